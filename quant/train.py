@@ -105,6 +105,7 @@ def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resum
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])  # the reparameterisation noise
         history = state["history"]
     for epoch in range(len(history), tc.epochs):
         t0 = time.time()
@@ -114,7 +115,8 @@ def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resum
         print(f"epoch {epoch + 1}: train loss {stats['loss']:.1f} (nll {stats['nll']:.1f}, kl "
               f"{stats['kl']:.1f}), val loss {val['loss']:.1f}, {history[-1]['seconds']:.0f} s", flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "generator": gen.get_state(), "history": history}, resume_path)
+                    "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "history": history}, resume_path)
     final = out / f"{cfg.name}.pt"
     save_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
     report = {
