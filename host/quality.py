@@ -70,13 +70,16 @@ def _stats(f: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def log_normal_cdf(z: np.ndarray) -> np.ndarray:
-    """log Phi(z), accurate in the far lower tail (asymptotic series below z = -5)."""
+    """log Phi(z), accurate in the far lower tail (asymptotic series below z = -30, where erfc underflows)."""
     z = np.asarray(z, dtype=np.float64)
     out = np.empty_like(z)
-    tail = z < -5
-    out[~tail] = np.log([0.5 * math.erfc(-v / math.sqrt(2)) for v in z[~tail]])
-    t = z[tail]
-    out[tail] = -0.5 * t * t - np.log(-t) - 0.5 * math.log(2 * math.pi) + np.log1p(-1 / t**2 + 3 / t**4)
+    tail = z < -30
+    root2 = math.sqrt(2)
+    out[~tail] = [math.log(0.5 * math.erfc(-v / root2)) if v < 0 else math.log1p(-0.5 * math.erfc(v / root2))
+                  for v in z[~tail]]
+    t2 = z[tail] ** 2
+    out[tail] = (-0.5 * t2 - np.log(-z[tail]) - 0.5 * math.log(2 * math.pi)
+                 + np.log1p(-1 / t2 + 3 / t2**2 - 15 / t2**3))
     return out
 
 
