@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 REFERENCE_LEVEL = 3  # 1-based index into each severity list
+LEVELS = 5  # severities per degradation
 
 
 def blur(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:

@@ -21,10 +21,9 @@ from tqdm import tqdm
 
 from host.faces import FaceDetector, crop_face, main_face, read_rgb
 from quant.data import pair_persons
-from quant.degradations import DEGRADATIONS, degrade
+from quant.degradations import DEGRADATIONS, LEVELS, degrade
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-LEVELS = 5
 _detector: FaceDetector | None = None
 
 

@@ -28,8 +28,9 @@ from tqdm import tqdm
 
 from host.quality import Reference, crop_features, quality_scores
 from host.scoring import VAEBackend, reconstruct
-from quant.degradations import DEGRADATIONS, REFERENCE_LEVEL
+from quant.degradations import DEGRADATIONS, LEVELS, REFERENCE_LEVEL
 from quant.float_backend import FloatBackend
+from quant.plots import plot_severity
 from quant.train import load_crops
 
 CHUNK = 64
@@ -55,7 +56,7 @@ def spearman_rows(scores: np.ndarray) -> np.ndarray:
     return (a @ b) / np.sqrt((a**2).sum(1) * (b**2).sum())
 
 
-def degradation_table(scores: np.ndarray, levels: int = 5) -> dict[str, dict[str, float]]:
+def degradation_table(scores: np.ndarray, levels: int = LEVELS) -> dict[str, dict[str, float]]:
     """scores: (images, 1 + degradations x levels), clean first. Returns per degradation the metrics."""
     table = {}
     for d, name in enumerate(DEGRADATIONS):
@@ -92,30 +93,6 @@ def evaluate(backend: VAEBackend, probes: dict, validation: np.ndarray, design_p
         "probes": int(crops.shape[0]), "design_probes": design_probes,
         "box_fallbacks": int(probes["fallbacks"].sum()), "degraded_crops": int(crops.shape[0] * (crops.shape[1] - 1)),
     }
-
-
-def plot_severity(scores: dict[str, np.ndarray], path: Path, levels: int = 5) -> None:
-    """Mean standardised score against severity, one panel per degradation, one line per variant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(4 * len(DEGRADATIONS), 3.4), sharey=True)
-    for ax, (d, name) in zip(axes, enumerate(DEGRADATIONS), strict=True):
-        for variant, s in scores.items():
-            z = (s - s[:, 0].mean()) / s[:, 0].std()
-            series = np.concatenate([z[:, :1], z[:, 1 + d * levels:1 + (d + 1) * levels]], axis=1)
-            ax.plot(range(levels + 1), series.mean(axis=0), marker="o", label=variant)
-        ax.set_title(name)
-        ax.set_xlabel("severity (0 = clean)")
-        ax.axhline(0, color="grey", lw=0.5)
-    axes[0].set_ylabel("mean score, z vs clean crops")
-    axes[-1].legend(fontsize=8)
-    fig.suptitle("Score against degradation severity (higher = judged better; should fall)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def validation_crops(checkpoint: Path) -> np.ndarray:

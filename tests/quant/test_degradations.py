@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from quant.degradations import DEGRADATIONS, REFERENCE_LEVEL, degrade
+from quant.degradations import DEGRADATIONS, LEVELS, REFERENCE_LEVEL, degrade
 from quant.quality_eval import degradation_table, spearman_rows
 
 
@@ -23,6 +23,7 @@ def test_level_zero_is_the_clean_image_and_bad_levels_are_rejected(image):
 
 
 def test_reference_level_is_the_issue_severity():
+    assert all(len(severities) == LEVELS for _, severities in DEGRADATIONS.values())
     assert [DEGRADATIONS[n][1][REFERENCE_LEVEL - 1] for n in DEGRADATIONS] == [3.0, 0.35, 20.0, 10, 24]
 
 

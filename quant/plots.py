@@ -1,0 +1,74 @@
+"""Figures for the README: training curves of one or more runs, and score against degradation severity.
+
+    python -m quant.plots quant/checkpoints/*/report.json -o docs/training.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from quant.degradations import DEGRADATIONS, LEVELS
+
+
+def plot_training(reports: list[Path], out: Path) -> None:
+    """Train and validation loss (negative ELBO, nats per crop) per epoch, one colour per run."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for path in reports:
+        report = json.loads(path.read_text())
+        epochs = [h["epoch"] for h in report["history"]]
+        line, = ax.plot(epochs, [h["train"]["loss"] for h in report["history"]], marker="o",
+                        label=f"{report['model']['decoder']} train")
+        ax.plot(epochs, [h["val"]["loss"] for h in report["history"]], ls="--", marker="x", color=line.get_color(),
+                label=f"{report['model']['decoder']} validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("negative ELBO (nats per 64x64 crop)")
+    ax.set_title("Float VAE training (c = 32, latent 128, Adam lr 0.005, batch 144)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_severity(scores: dict[str, np.ndarray], path: Path, levels: int = LEVELS) -> None:
+    """Mean standardised score against severity, one panel per degradation, one line per variant."""
+    fig, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(4 * len(DEGRADATIONS), 3.4), sharey=True)
+    for ax, (d, name) in zip(axes, enumerate(DEGRADATIONS), strict=True):
+        for variant, s in scores.items():
+            z = (s - s[:, 0].mean()) / s[:, 0].std()
+            series = np.concatenate([z[:, :1], z[:, 1 + d * levels:1 + (d + 1) * levels]], axis=1)
+            ax.plot(range(levels + 1), series.mean(axis=0), marker="o", label=variant)
+        ax.set_title(name)
+        ax.set_xlabel("severity (0 = clean)")
+        ax.axhline(0, color="grey", lw=0.5)
+    axes[0].set_ylabel("mean score, z vs clean crops")
+    axes[-1].legend(fontsize=8)
+    fig.suptitle("Score against degradation severity (higher = judged better; should fall)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m quant.plots", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("reports", nargs="+", type=Path, help="report.json files written by quant.train")
+    ap.add_argument("-o", "--out", type=Path, required=True, help="output PNG")
+    args = ap.parse_args(argv)
+    plot_training(args.reports, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
