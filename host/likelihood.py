@@ -22,7 +22,8 @@ _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 def bound_log_sigma(raw: np.ndarray) -> np.ndarray:
     """Smoothly squash the decoder's raw log sigma_x into [LOG_SIGMA_MIN, LOG_SIGMA_MAX]."""
-    return LOG_SIGMA_MIN + (LOG_SIGMA_MAX - LOG_SIGMA_MIN) / (1 + np.exp(-raw))
+    sigmoid = 0.5 * (1 + np.tanh(0.5 * raw))  # overflow-free logistic
+    return LOG_SIGMA_MIN + (LOG_SIGMA_MAX - LOG_SIGMA_MIN) * sigmoid
 
 
 def bound_log_sigma_z(raw: np.ndarray) -> np.ndarray:

@@ -59,6 +59,18 @@ def plot_severity(scores: dict[str, np.ndarray], path: Path, levels: int = LEVEL
     plt.close(fig)
 
 
+def plot_crops(crops: np.ndarray, titles: list[str], out: Path) -> None:
+    """The 64x64 grey crops side by side, each with its title."""
+    fig, axes = plt.subplots(1, len(crops), figsize=(2.3 * len(crops), 2.9), squeeze=False)
+    for ax, crop, title in zip(axes[0], crops, titles, strict=True):
+        ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title, fontsize=7)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.plots", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,14 +21,14 @@ import numpy as np
 from host.faces import FaceDetector, ImageError, crop_face, main_face, read_rgb
 from host.quality import DEFAULT_SCORE, SCORES, Reference, crop_features, quality_scores
 from host.scoring import VAEBackend, reconstruct
+from quant.plots import plot_crops
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINTS / "upsample" / "vae_float_c32_upsample.pt"
 
 
-def score_images(images: list[tuple[str, np.ndarray]], backend: VAEBackend, reference: Reference,
-                 variant: str = DEFAULT_SCORE) -> list[dict]:
-    """Score named RGB images; images without a face get ``face: false`` and null scores."""
+def crop_images(images: list[tuple[str, np.ndarray]]) -> tuple[list[dict], np.ndarray]:
+    """Detect the main face of each named RGB image; result stubs and the crops of those with a face."""
     detector = FaceDetector()
     results, crops = [], []
     for name, rgb in images:
@@ -38,8 +38,14 @@ def score_images(images: list[tuple[str, np.ndarray]], backend: VAEBackend, refe
                         "confidence": None if det is None else round(det.confidence, 4)})
         if det is not None:
             crops.append(crop_face(rgb, det.box))
-    if crops:
-        feats = crop_features(reconstruct(backend, np.stack(crops)))
+    return results, np.stack(crops) if crops else np.zeros((0, 64, 64), np.uint8)
+
+
+def score_crops(results: list[dict], crops: np.ndarray, backend: VAEBackend, reference: Reference,
+                variant: str = DEFAULT_SCORE) -> list[dict]:
+    """Fill `score` and `log_rp` of the results that have a face (in order) from their crops."""
+    if len(crops):
+        feats = crop_features(reconstruct(backend, crops))
         scores = quality_scores(feats, reference)[variant]
         with_face = [r for r in results if r["face"]]
         for r, s, lrp in zip(with_face, scores, feats["log_rp"], strict=True):
@@ -77,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score", choices=sorted(SCORES), default=DEFAULT_SCORE,
                     help=f"quality score reported as `score` (default: {DEFAULT_SCORE})")
     ap.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    ap.add_argument("--montage", type=Path, metavar="PNG",
+                    help="also draw the crops with their scores into this image (for documentation: it "
+                         "contains face pixels)")
     args = ap.parse_args(argv)
     images, errors = [], []
     if not args.images:
@@ -91,11 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
     backend = make_backend(args.backend, args.checkpoint)
     reference = Reference.load(args.checkpoint.parent / "score_reference.json")
-    results = score_images(images, backend, reference, args.score)
+    results, crops = crop_images(images)
+    score_crops(results, crops, backend, reference, args.score)
+    if args.montage:
+        titles = [f"{r['path']}\n{args.score} {r['score']:.1f}, log RP {r['log_rp']:.0f}" for r in results if r["face"]]
+        plot_crops(crops, titles, args.montage)
     if args.json:
         print(json.dumps(results, indent=1))
     else:
-        for r in sorted(results, key=lambda r: -np.inf if r["score"] is None else -r["score"]):
+        for r in sorted(results, key=lambda r: np.inf if r["score"] is None else -r["score"]):
             score = "no face" if r["score"] is None else f"{r['score']:10.2f}   log RP {r['log_rp']:10.1f}"
             print(f"{score:40s} {r['path']}")
     return 1 if errors else 0
