@@ -44,7 +44,10 @@ def features_of(backend: VAEBackend, crops: np.ndarray, desc: str = "scoring") -
 
 
 def spearman_rows(scores: np.ndarray) -> np.ndarray:
-    """Spearman correlation of each row of scores with its column index (ties get average ranks)."""
+    """Spearman correlation of each row of scores with its column index (ties get average ranks).
+
+    A row of equal scores does not discriminate severities at all: its correlation counts as 0.
+    """
     ranks = np.argsort(np.argsort(scores, axis=1, kind="stable"), axis=1).astype(float)
     for row, s in zip(ranks, scores, strict=True):  # average ranks of ties
         for v in np.unique(s[np.isclose(s[:, None], s[None]).sum(1) > 1]):
@@ -53,7 +56,8 @@ def spearman_rows(scores: np.ndarray) -> np.ndarray:
     sev = np.arange(scores.shape[1], dtype=float)
     a = ranks - ranks.mean(1, keepdims=True)
     b = sev - sev.mean()
-    return (a @ b) / np.sqrt((a**2).sum(1) * (b**2).sum())
+    norm = np.sqrt((a**2).sum(1) * (b**2).sum())
+    return np.divide(a @ b, norm, out=np.zeros(len(a)), where=norm > 0)
 
 
 def degradation_table(scores: np.ndarray, levels: int = LEVELS) -> dict[str, dict[str, float]]:
