@@ -1,0 +1,40 @@
+"""Export the quantized encoder and decoder to cleaned QONNX graphs with integer input types."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from brevitas.export import export_qonnx
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.util.cleanup import cleanup_model
+
+from quant.qvae import QuantDecoder, QuantEncoder
+
+
+def export_accelerator(net: QuantEncoder | QuantDecoder, path: Path) -> ModelWrapper:
+    """Brevitas -> QONNX at `path` (cleaned), batch 1, input typed UINT8 (encoder) or INT8 (decoder)."""
+    net = net.eval()
+    if isinstance(net, QuantEncoder):
+        example, dtype = torch.zeros(1, 1, 64, 64), DataType["UINT8"]
+    else:
+        example, dtype = torch.zeros(1, net.fc[0].in_features), DataType["INT8"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = path.with_suffix(".raw.onnx")
+    export_qonnx(net, input_t=example, export_path=str(raw))
+    model = cleanup_model(ModelWrapper(str(raw)))
+    os.remove(raw)
+    model.set_tensor_datatype(model.graph.input[0].name, dtype)
+    model.save(str(path))
+    return model
+
+
+def execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
+    """Run a (QONNX or FINN) graph on one batch-1 input with qonnx's reference executor."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    out = execute_onnx(model, {model.graph.input[0].name: x.astype(np.float32)})
+    return out[model.graph.output[0].name]

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from quant.export import execute, export_accelerator
+from quant.qvae import QuantDecoder, QuantSpec, from_float
+from quant.vae import VAE, DecoderKind, VAEConfig
+
+CFG = VAEConfig(channels=4, latent=8)
+
+
+@pytest.fixture(scope="module")
+def accelerators():
+    torch.manual_seed(0)
+    enc, dec = from_float(VAE(CFG).eval(), QuantSpec(4, 4, 8))
+    with torch.no_grad():  # calibrate the activation scales once
+        enc.train()(torch.randint(0, 256, (8, 1, 64, 64)).float())
+        dec.train()(torch.randint(-128, 128, (8, CFG.latent)).float())
+    return enc.eval(), dec.eval()
+
+
+def test_variant_name_says_bits_and_channels():
+    assert QuantSpec(4, 4, 8).name(VAEConfig()) == "vae_w4a4_c32"
+
+
+def test_only_the_upsample_decoder_is_quantized():
+    with pytest.raises(ValueError, match="must use upsample blocks, not transposed"):
+        QuantDecoder(VAEConfig(decoder=DecoderKind.TRANSPOSED), QuantSpec())
+
+
+def test_high_bit_init_from_float_stays_close_to_the_float_model():
+    torch.manual_seed(1)
+    model = VAE(CFG).eval()
+    enc, _ = from_float(model, QuantSpec(8, 8, 8))
+    x = torch.randint(0, 256, (4, 1, 64, 64)).float()
+    with torch.no_grad():
+        enc.train()(x)
+        out = enc.eval()(x)
+        mu, _ = model.encoder(x / 255)
+    assert (out[:, :CFG.latent] - mu).abs().max() < 0.2 * mu.abs().max()
+
+
+@pytest.mark.parametrize("which", ["encoder", "decoder"])
+def test_qonnx_export_executes_exactly_like_brevitas(accelerators, tmp_path, which):
+    net = accelerators[0] if which == "encoder" else accelerators[1]
+    rng = np.random.default_rng(2)
+    x = (rng.integers(0, 256, (1, 1, 64, 64)) if which == "encoder" else rng.integers(-128, 128, (1, CFG.latent)))
+    model = export_accelerator(net, tmp_path / f"{which}.onnx")
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x).float()).numpy()
+    np.testing.assert_array_equal(execute(model, x).reshape(expected.shape), expected)
