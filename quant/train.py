@@ -63,7 +63,7 @@ def to_input(crops: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(crops).float().div_(255).unsqueeze(1)
 
 
-def run_epoch(model: VAE, crops: np.ndarray, tc: TrainConfig, opt: torch.optim.Optimizer | None,
+def run_epoch(model: torch.nn.Module, crops: np.ndarray, tc: TrainConfig, opt: torch.optim.Optimizer | None,
               gen: torch.Generator, desc: str) -> dict:
     """One pass; trains when `opt` is given, else evaluates. Returns mean nll, kl, loss per image."""
     model.train(opt is not None)
@@ -89,13 +89,14 @@ def run_epoch(model: VAE, crops: np.ndarray, tc: TrainConfig, opt: torch.optim.O
     return {"nll": nll_mean, "kl": kl_mean, "loss": nll_mean + kl_mean}
 
 
-def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resume: bool) -> dict:
-    """Train (or resume) and write the final checkpoint and report; returns the report."""
+def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, out: Path,
+        tc: TrainConfig, *, resume: bool) -> list[dict]:
+    """Optimise any VAE-shaped model (forward -> mu_x, log sigma_x, mu_z, log sigma_z); resumable.
+
+    ``OUT/resume.pt`` holds model, optimiser and both random states after every epoch, so a resumed
+    run gives the same model as an uninterrupted one. Returns the per-epoch history.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    crops = load_crops(data)
-    train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
-    torch.manual_seed(tc.seed)
-    model = VAE(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gen = torch.Generator().manual_seed(tc.seed)
     history: list[dict] = []
@@ -117,17 +118,33 @@ def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resum
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                     "history": history}, resume_path)
-    final = out / f"{cfg.name}.pt"
-    save_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
-    report = {
-        "model": cfg.to_dict(), "train": asdict(tc), "data": [str(p) for p in data],
+    return history
+
+
+def run_report(data: list[Path], crops: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
+               model: torch.nn.Module, tc: TrainConfig, history: list[dict]) -> dict:
+    """What a training report says about any run: data, split, settings, losses, time, machine."""
+    return {
+        "train": asdict(tc), "data": [str(p) for p in data],
         "crops": {"total": len(crops), "train": len(train_idx), "validation": len(val_idx)},
         "parameters": sum(p.numel() for p in model.parameters()),
         "history": history, "train_seconds": sum(h["seconds"] for h in history),
         "machine": {"cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "platform": platform.platform()},
-        "checkpoint": final.name,
     }
+
+
+def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resume: bool) -> dict:
+    """Train (or resume) the float VAE; write the final checkpoint and report; return the report."""
+    crops = load_crops(data)
+    train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
+    torch.manual_seed(tc.seed)
+    model = VAE(cfg)
+    history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume)
+    final = out / f"{cfg.name}.pt"
+    save_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
+    report = {"model": cfg.to_dict(), **run_report(data, crops, train_idx, val_idx, model, tc, history),
+              "checkpoint": final.name}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
 

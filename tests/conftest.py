@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,3 +16,14 @@ def data_dir() -> Path:
     if not (DATA / "lfw-dev" / "pairs.txt").exists():
         pytest.skip(f"face data not found at {DATA} (CI provides ../shared/data)")
     return DATA
+
+
+@pytest.fixture
+def blob_crops(tmp_path) -> Path:
+    """A small crop file of 40 synthetic 64x64 bright blobs, for training tests."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    blobs = [128 + 100 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 200) for cx, cy in rng.uniform(20, 44, (40, 2))]
+    path = tmp_path / "crops.npz"
+    np.savez(path, crops=np.clip(np.stack(blobs), 0, 255).astype(np.uint8))
+    return path

@@ -49,3 +49,17 @@ def test_qonnx_export_executes_exactly_like_brevitas(accelerators, tmp_path, whi
     with torch.no_grad():
         expected = net(torch.from_numpy(x).float()).numpy()
     np.testing.assert_array_equal(execute(model, x).reshape(expected.shape), expected)
+
+
+def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
+    from quant.qat import load_quant_checkpoint, quantize_train
+    from quant.train import TrainConfig, train
+
+    report = train([blob_crops], tmp_path / "float", CFG, TrainConfig(epochs=1, batch=8), resume=False)
+    float_ckpt = tmp_path / "float" / report["checkpoint"]
+    q = quantize_train(float_ckpt, tmp_path / "q", QuantSpec(4, 4, 8), TrainConfig(epochs=2, batch=8), resume=False)
+    assert q["checkpoint"] == "vae_w4a4_c4.pt" and len(q["history"]) == 2
+    model = load_quant_checkpoint(tmp_path / "q" / q["checkpoint"])
+    with torch.no_grad():
+        mu_x, log_sigma_x, _, _ = model(torch.from_numpy(np.load(blob_crops)["crops"][:2, None] / 255).float())
+    assert mu_x.shape == (2, 1, 64, 64) and torch.isfinite(log_sigma_x).all()

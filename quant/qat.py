@@ -1,0 +1,99 @@
+"""Quantization-aware fine-tuning of the low-bit VAE, initialised from a trained float checkpoint.
+
+    python -m quant.qat --float quant/checkpoints/upsample/vae_float_c32_upsample.pt \\
+        --out quant/checkpoints/w4a4_c32 --weight-bits 4 --act-bits 4 --epochs 2
+
+Same loss, data split, resume and report as `quant.train`; the sampling step and the sigma bounds
+stay outside the quantized encoder/decoder, exactly as on the board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, from_float
+from quant.train import TrainConfig, fit, load_crops, run_report, split_indices
+from quant.vae import VAEConfig, bound_log_sigma, bound_log_sigma_z, load_checkpoint
+
+
+class QuantVAE(nn.Module):
+    """Quantized encoder + host-side sampling + quantized decoder, with the float VAE's forward."""
+
+    def __init__(self, cfg: VAEConfig, spec: QuantSpec, encoder: QuantEncoder, decoder: QuantDecoder) -> None:
+        super().__init__()
+        self.cfg, self.spec = cfg, spec
+        self.encoder, self.decoder = encoder, decoder
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        codes = self.encoder(x * 255)
+        mu_z, log_sigma_z = codes[:, :self.cfg.latent], bound_log_sigma_z(codes[:, self.cfg.latent:])
+        z = mu_z + torch.exp(log_sigma_z) * torch.randn_like(mu_z)
+        y = self.decoder(z / Z_SCALE)
+        return y[:, :1], bound_log_sigma(y[:, 1:]), mu_z, log_sigma_z
+
+
+def save_quant_checkpoint(model: QuantVAE, path: Path, extra: dict) -> None:
+    torch.save({"config": model.cfg.to_dict(), "spec": dataclasses.asdict(model.spec),
+                "state": model.state_dict(), **extra}, path)
+
+
+def load_quant_checkpoint(path: Path) -> QuantVAE:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    cfg, spec = VAEConfig.from_dict(ckpt["config"]), QuantSpec(**ckpt["spec"])
+    model = QuantVAE(cfg, spec, QuantEncoder(cfg, spec), QuantDecoder(cfg, spec))
+    model.load_state_dict(ckpt["state"])
+    return model.eval()
+
+
+def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig, *, resume: bool) -> dict:
+    """Fine-tune a quantized copy of a float checkpoint on the float run's data and split."""
+    float_model = load_checkpoint(float_ckpt)
+    float_report = json.loads((float_ckpt.parent / "report.json").read_text())
+    data = [Path(p) for p in float_report["data"]]
+    crops = load_crops(data)
+    train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
+    torch.manual_seed(tc.seed)
+    model = QuantVAE(float_model.cfg, spec, *from_float(float_model, spec))
+    history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume)
+    final = out / f"{spec.name(float_model.cfg)}.pt"
+    save_quant_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
+    report = {"model": float_model.cfg.to_dict(), "quant": dataclasses.asdict(spec),
+              "float_checkpoint": str(float_ckpt), **run_report(data, crops, train_idx, val_idx, model, tc, history),
+              "checkpoint": final.name}
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m quant.qat", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--float", dest="float_ckpt", type=Path, required=True,
+                    help="trained float checkpoint (its report.json names the data and split)")
+    ap.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, report, resume state)")
+    ap.add_argument("--weight-bits", type=int, default=4, help="weight bit width")
+    ap.add_argument("--act-bits", type=int, default=4, help="hidden activation bit width")
+    ap.add_argument("--out-bits", type=int, default=8, help="bit width of the accelerators' output codes")
+    ap.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
+    ap.add_argument("--lr", type=float, default=0.001, help="Adam learning rate")
+    ap.add_argument("--batch", type=int, default=144, help="batch size")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt if present")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = QuantSpec(args.weight_bits, args.act_bits, args.out_bits)
+    tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr)
+    report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume)
+    print(f"wrote {args.out / report['checkpoint']} after {report['train_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
