@@ -29,8 +29,8 @@ from tqdm import tqdm
 from host.quality import Reference, crop_features, quality_scores
 from host.scoring import VAEBackend, reconstruct
 from quant.degradations import DEGRADATIONS, LEVELS, REFERENCE_LEVEL
-from quant.float_backend import FloatBackend
 from quant.plots import plot_severity
+from quant.score import BACKENDS, make_backend
 from quant.train import load_crops
 
 CHUNK = 64
@@ -110,7 +110,8 @@ def validation_crops(checkpoint: Path) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.quality_eval", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", type=Path, required=True, help="float checkpoint (report.json beside it)")
+    ap.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (report.json beside it)")
+    ap.add_argument("--backend", choices=BACKENDS, default="float", help="float or quant (a quant.qat checkpoint)")
     ap.add_argument("--probes", type=Path, required=True, help="probe crops from python -m quant.probes")
     ap.add_argument("--design-probes", type=int, default=100,
                     help="how many leading probes were used while designing the scores (default 100)")
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     probes = dict(np.load(args.probes))
-    result = evaluate(FloatBackend(args.checkpoint), probes, validation_crops(args.checkpoint), args.design_probes)
+    backend = make_backend(args.backend, args.checkpoint)
+    result = evaluate(backend, probes, validation_crops(args.checkpoint), args.design_probes)
     out = args.checkpoint.parent
     result["reference"].save(out / "score_reference.json")
     plot_severity(result.pop("scores"), out / "quality_table.png")

@@ -65,19 +65,29 @@ def demo_images() -> list[tuple[str, np.ndarray]]:
         for name in DEGRADATIONS]
 
 
+BACKENDS = ("float", "quant")
+
+
 def make_backend(kind: str, checkpoint: Path) -> VAEBackend:
+    """``float``: the float PyTorch VAE; ``quant``: the Brevitas low-bit VAE (a quant.qat checkpoint)."""
     if kind == "float":
         from quant.float_backend import FloatBackend
 
         return FloatBackend(checkpoint)
-    raise ValueError(f"backend must be one of float, not {kind!r}")
+    if kind == "quant":
+        from quant.quant_backend import QuantBackend
+
+        return QuantBackend(checkpoint)
+    raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {kind!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.score", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="*", type=Path, help="image files (none: the built-in demo)")
-    ap.add_argument("--backend", choices=["float"], default="float", help="which model computes the VAE")
+    ap.add_argument("--backend", choices=BACKENDS, default="float",
+                    help="which model computes the VAE: float PyTorch, or the Brevitas low-bit model (--checkpoint "
+                         "must then be a quant.qat checkpoint)")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                     help="float checkpoint; its score reference must lie beside it (score_reference.json)")
     ap.add_argument("--score", choices=sorted(SCORES), default=DEFAULT_SCORE,

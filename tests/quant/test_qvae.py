@@ -63,3 +63,10 @@ def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
     with torch.no_grad():
         mu_x, log_sigma_x, _, _ = model(torch.from_numpy(np.load(blob_crops)["crops"][:2, None] / 255).float())
     assert mu_x.shape == (2, 1, 64, 64) and torch.isfinite(log_sigma_x).all()
+
+
+def test_latent_codes_round_and_saturate_on_the_int8_grid():
+    from quant.quant_backend import latent_codes
+
+    z = np.array([[0.0, 1 / 32 + 1e-6, -0.3, 100.0, -100.0]])
+    np.testing.assert_array_equal(latent_codes(z), [[0, 1, -5, 127, -128]])
