@@ -5,17 +5,19 @@ scores here correct for that. Every score is a function of per-crop features and
 the same features' statistics on held-out good faces (the VAE's validation crops). Higher = better.
 
 - ``raw``: the paper's log RP.
-- ``complexity``: log RP + ln2 x PNG bits (input-complexity correction, Serra et al., ICLR 2020): a
-  likelihood ratio against a generic lossless coder. Fixes blur/dark/JPEG/downscale, but rewards noise.
-- ``typicality``: minus the Mahalanobis distance of (complexity per pixel, residual noise-to-contrast
-  ratio) from good faces (two-sided typicality, Nalisnick et al. 2019).
-- ``fisher`` (default): one-sided typicality, combined by Fisher's method: log P(good face has a
-  lower complexity-corrected likelihood) + log P(good face has a higher residual noise-to-contrast
-  ratio), each tail from the reference's Gaussian fit. No parameter is tuned on degradations.
+- ``complexity`` (default): log RP + ln2 x PNG bits (input-complexity correction, Serra et al., ICLR
+  2020), a likelihood ratio against a generic lossless coder. Ranks the clean face above its blurred,
+  dark, JPEG and downscaled copies, but rewards additive noise (the coder pays for noise, the VAE barely).
+- ``typicality``: minus the Mahalanobis distance of (complexity-corrected log RP, residual
+  noise-to-contrast ratio) from good faces (two-sided typicality, Nalisnick et al. 2019).
+- ``fisher``: one-sided typicality combined by Fisher's method: log P(good face has a lower
+  complexity-corrected log RP) + log P(good face has a higher residual noise-to-contrast ratio).
 
 The residual noise is the robust (median) scale of the finest diagonal Haar detail of the VAE
 residual x - mean_l mu_x^l, i.e. of what the VAE cannot explain at pixel scale; the contrast is the
-crop's standard deviation.
+crop's standard deviation. ``typicality`` and ``fisher`` fix noise but, with the final checkpoints,
+reward blur: clean LFW crops carry more pixel-scale residual than the training faces, and blur removes
+it (README, "The score").
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ SCORES: dict[str, ScoreFn] = {
     "typicality": _typicality,
     "fisher": _fisher,
 }
-DEFAULT_SCORE = "fisher"
+DEFAULT_SCORE = "complexity"
 
 
 def quality_scores(feats: dict[str, np.ndarray], ref: Reference) -> dict[str, np.ndarray]:
