@@ -8,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from quant.float_backend import batched
 from quant.qat import load_quant_checkpoint
 from quant.qvae import Z_SCALE
-
-BATCH = 256
 
 
 def latent_codes(z: np.ndarray) -> np.ndarray:
@@ -28,15 +26,10 @@ class QuantBackend:
         self.model = load_quant_checkpoint(checkpoint)
         self.latent = self.model.cfg.latent
 
-    @torch.no_grad()
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = torch.cat([self.model.encoder(torch.from_numpy(crops[i:i + BATCH]).float().unsqueeze(1))
-                         for i in range(0, len(crops), BATCH)]).numpy()
+        out = batched(lambda x: self.model.encoder(x.unsqueeze(1)), crops)
         return out[:, :self.latent], out[:, self.latent:]
 
-    @torch.no_grad()
     def decode(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        codes = latent_codes(z)
-        out = torch.cat([self.model.decoder(torch.from_numpy(codes[i:i + BATCH]))
-                         for i in range(0, len(codes), BATCH)]).numpy()
+        out = batched(self.model.decoder, latent_codes(z))
         return out[:, 0], out[:, 1]

@@ -2,8 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from host.scoring import reconstruct
 from quant.export import execute, export_accelerator
+from quant.qat import load_quant_checkpoint, quantize_train
+from quant.quant_backend import QuantBackend, latent_codes
 from quant.qvae import QuantDecoder, QuantSpec, from_float
+from quant.train import TrainConfig, train
 from quant.vae import VAE, DecoderKind, VAEConfig
 
 CFG = VAEConfig(channels=4, latent=8)
@@ -52,9 +56,6 @@ def test_qonnx_export_executes_exactly_like_brevitas(accelerators, tmp_path, whi
 
 
 def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
-    from quant.qat import load_quant_checkpoint, quantize_train
-    from quant.train import TrainConfig, train
-
     report = train([blob_crops], tmp_path / "float", CFG, TrainConfig(epochs=1, batch=8), resume=False)
     float_ckpt = tmp_path / "float" / report["checkpoint"]
     q = quantize_train(float_ckpt, tmp_path / "q", QuantSpec(4, 4, 8), TrainConfig(epochs=2, batch=8), resume=False)
@@ -63,10 +64,10 @@ def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
     with torch.no_grad():
         mu_x, log_sigma_x, _, _ = model(torch.from_numpy(np.load(blob_crops)["crops"][:2, None] / 255).float())
     assert mu_x.shape == (2, 1, 64, 64) and torch.isfinite(log_sigma_x).all()
+    rec = reconstruct(QuantBackend(tmp_path / "q" / q["checkpoint"]), np.load(blob_crops)["crops"][:3])
+    assert rec.mu_x.shape == (3, 10, 64, 64) and np.isfinite(rec.log_rp).all()
 
 
 def test_latent_codes_round_and_saturate_on_the_int8_grid():
-    from quant.quant_backend import latent_codes
-
     z = np.array([[0.0, 1 / 32 + 1e-6, -0.3, 100.0, -100.0]])
     np.testing.assert_array_equal(latent_codes(z), [[0, 1, -5, 127, -128]])
