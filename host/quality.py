@@ -2,22 +2,24 @@
 
 Raw likelihoods favour simple images (blurred, dark, downscaled crops get a *higher* log RP), so the
 scores here correct for that. Every score is a function of per-crop features and of a `Reference`:
-the same features' statistics on held-out good faces (the VAE's validation crops). Higher = better.
+the same features' statistics on good faces of the deployment's kind (for LFW-like photos: the LFW
+images of persons in no evaluation pair). Higher = better.
 
 - ``raw``: the paper's log RP.
-- ``complexity`` (default): log RP + ln2 x PNG bits (input-complexity correction, Serra et al., ICLR
-  2020), a likelihood ratio against a generic lossless coder. Ranks the clean face above its blurred,
-  dark, JPEG and downscaled copies, but rewards additive noise (the coder pays for noise, the VAE barely).
+- ``complexity``: log RP + ln2 x PNG bits (input-complexity correction, Serra et al., ICLR 2020), a
+  likelihood ratio against a generic lossless coder. Fixes blur, darkness, JPEG and downscaling, but
+  rewards additive noise (the coder pays for noise, the wide-sigma VAE likelihood barely does).
 - ``typicality``: minus the Mahalanobis distance of (complexity-corrected log RP, residual
   noise-to-contrast ratio) from good faces (two-sided typicality, Nalisnick et al. 2019).
-- ``fisher``: one-sided typicality combined by Fisher's method: log P(good face has a lower
-  complexity-corrected log RP) + log P(good face has a higher residual noise-to-contrast ratio).
+- ``fisher`` (default): one-sided typicality combined by Fisher's method: log P(a good face has a
+  lower complexity-corrected log RP) + log P(a good face has a higher residual noise-to-contrast
+  ratio), each tail from the reference's Gaussian fit. Nothing is tuned on degradations.
 
 The residual noise is the robust (median) scale of the finest diagonal Haar detail of the VAE
 residual x - mean_l mu_x^l, i.e. of what the VAE cannot explain at pixel scale; the contrast is the
-crop's standard deviation. ``typicality`` and ``fisher`` fix noise but, with the final checkpoints,
-reward blur: clean LFW crops carry more pixel-scale residual than the training faces, and blur removes
-it (README, "The score").
+crop's standard deviation. The noise tail only works with a reference from the deployment's domain:
+fitted on the VAE's own training faces (smoother than LFW photos) it rewards blur, which removes the
+photos' pixel-scale noise (README, "The score").
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def log_normal_cdf(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Reference:
-    """Mean and covariance of the score statistics on held-out good faces."""
+    """Mean and covariance of the score statistics on good faces of the deployment's kind."""
 
     mean: list[float]
     cov: list[list[float]]
@@ -139,7 +141,7 @@ SCORES: dict[str, ScoreFn] = {
     "typicality": _typicality,
     "fisher": _fisher,
 }
-DEFAULT_SCORE = "complexity"
+DEFAULT_SCORE = "fisher"
 
 
 def quality_scores(feats: dict[str, np.ndarray], ref: Reference) -> dict[str, np.ndarray]:

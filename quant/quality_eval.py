@@ -7,8 +7,10 @@
 For each probe (LFW images of evaluation persons, `quant.probes`) and each degradation: the fraction of
 images whose clean crop scores higher than the copy degraded at the reference severity, and the mean
 (over images) Spearman correlation between severity (0 = clean, 1..5) and score. Fits the score
-reference on the checkpoint's held-out validation crops first and saves it beside the checkpoint
-(``score_reference.json``); writes ``quality_table.json``, ``.md`` and ``.png`` there too.
+reference first, on good faces of the deployment's kind (``--reference-crops``, e.g. the LFW images of
+persons in no pair, cropped by ``quant.data --exclude-pairs``) or else on the checkpoint's held-out
+validation crops, and saves it beside the checkpoint (``score_reference.json``); writes
+``quality_table.json``, ``.md`` and ``.png`` there too.
 The first `--design-probes` probes were looked at while the scores were designed;
 the table is also given for the remaining ones alone.
 """
@@ -81,9 +83,9 @@ def format_tables(tables: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(rows)
 
 
-def evaluate(backend: VAEBackend, probes: dict, validation: np.ndarray, design_probes: int) -> dict:
-    """Fit the reference on validation crops, score all probe crops; tables, scores and throughput."""
-    reference = Reference.fit(features_of(backend, validation, "reference"))
+def evaluate(backend: VAEBackend, probes: dict, good_faces: np.ndarray, design_probes: int) -> dict:
+    """Fit the reference on good-face crops, score all probe crops; tables, scores and throughput."""
+    reference = Reference.fit(features_of(backend, good_faces, "reference"))
     crops = probes["crops"]
     t0 = time.perf_counter()
     feats = features_of(backend, crops.reshape(-1, *crops.shape[2:]), "probes")
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (report.json beside it)")
     ap.add_argument("--backend", choices=BACKENDS, default="float", help="float or quant (a quant.qat checkpoint)")
     ap.add_argument("--probes", type=Path, required=True, help="probe crops from python -m quant.probes")
+    ap.add_argument("--reference-crops", type=Path,
+                    help="crops of good faces from the deployment's domain (quant.data output) to fit the score "
+                         "reference on; default: the checkpoint's held-out validation crops")
     ap.add_argument("--design-probes", type=int, default=100,
                     help="how many leading probes were used while designing the scores (default 100)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -121,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     probes = dict(np.load(args.probes))
     backend = make_backend(args.backend, args.checkpoint)
-    result = evaluate(backend, probes, validation_crops(args.checkpoint), args.design_probes)
+    good_faces = load_crops([args.reference_crops]) if args.reference_crops else validation_crops(args.checkpoint)
+    result = evaluate(backend, probes, good_faces, args.design_probes)
+    result["reference_crops"] = str(args.reference_crops or "validation split of the checkpoint's training data")
     out = args.checkpoint.parent
     result["reference"].save(out / "score_reference.json")
     plot_severity(result.pop("scores"), out / "quality_table.png")

@@ -64,9 +64,7 @@ def test_other_variants_are_selectable(images, capsys):
     assert raw[0]["score"] == raw[0]["log_rp"] == default[0]["log_rp"]
 
 
-def test_builtin_demo_ranks_the_clean_portrait_above_blur_dark_and_jpeg(capsys):
+def test_builtin_demo_ranks_the_clean_portrait_first(capsys):
     assert main([]) == 0
-    ranked = [line.split("astronaut")[-1] for line in capsys.readouterr().out.strip().splitlines()]
-    clean = ranked.index(" (clean)")
-    for name in ("blur", "dark", "jpeg"):
-        assert ranked.index(f" ({name}, level 3)") > clean, name
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "astronaut (clean)" in lines[0]
