@@ -61,3 +61,8 @@ def degrade(rgb: np.ndarray, name: str, level: int, seed: int = 0) -> np.ndarray
     if not 0 <= level <= len(severities):
         raise ValueError(f"level must be in 0..{len(severities)}, not {level}")
     return rgb if level == 0 else fn(rgb, severities[level - 1], seed)
+
+
+def severity_series(scores: np.ndarray, index: int, levels: int = LEVELS) -> np.ndarray:
+    """Columns [clean, level 1..levels] of degradation number `index` from (images, 1 + D x levels) scores."""
+    return np.concatenate([scores[:, :1], scores[:, 1 + index * levels:1 + (index + 1) * levels]], axis=1)

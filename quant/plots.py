@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from quant.degradations import DEGRADATIONS, LEVELS
+from quant.degradations import DEGRADATIONS, LEVELS, severity_series
 
 
 def plot_training(reports: list[Path], out: Path) -> None:
@@ -40,14 +40,13 @@ def plot_training(reports: list[Path], out: Path) -> None:
     plt.close(fig)
 
 
-def plot_severity(scores: dict[str, np.ndarray], path: Path, levels: int = LEVELS) -> None:
+def plot_severity(scores: dict[str, np.ndarray], path: Path) -> None:
     """Mean standardised score against severity, one panel per degradation, one line per variant."""
     fig, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(4 * len(DEGRADATIONS), 3.4), sharey=True)
     for ax, (d, name) in zip(axes, enumerate(DEGRADATIONS), strict=True):
         for variant, s in scores.items():
             z = (s - s[:, 0].mean()) / s[:, 0].std()
-            series = np.concatenate([z[:, :1], z[:, 1 + d * levels:1 + (d + 1) * levels]], axis=1)
-            ax.plot(range(levels + 1), series.mean(axis=0), marker="o", label=variant)
+            ax.plot(range(LEVELS + 1), severity_series(z, d).mean(axis=0), marker="o", label=variant)
         ax.set_title(name)
         ax.set_xlabel("severity (0 = clean)")
         ax.axhline(0, color="grey", lw=0.5)

@@ -1,8 +1,10 @@
 """Does the score measure quality? The degradation table of every score variant, side by side.
 
     python -m quant.probes --out work/probes.npz          # once: crop the probes (about 9 minutes)
+    python -m quant.data ../shared/data/lfw-dev/images --exclude-pairs ../shared/data/lfw-dev/pairs.txt \
+        -o work/reference_crops.npz                       # once: good faces of the probes' domain
     python -m quant.quality_eval --checkpoint quant/checkpoints/upsample/vae_float_c32_upsample.pt \
-        --probes work/probes.npz
+        --probes work/probes.npz --reference-crops work/reference_crops.npz
 
 For each probe (LFW images of evaluation persons, `quant.probes`) and each degradation: the fraction of
 images whose clean crop scores higher than the copy degraded at the reference severity, and the mean
@@ -30,7 +32,7 @@ from tqdm import tqdm
 
 from host.quality import Reference, crop_features, quality_scores
 from host.scoring import VAEBackend, reconstruct
-from quant.degradations import DEGRADATIONS, LEVELS, REFERENCE_LEVEL
+from quant.degradations import DEGRADATIONS, REFERENCE_LEVEL, severity_series
 from quant.plots import plot_severity
 from quant.score import BACKENDS, make_backend
 from quant.train import load_crops
@@ -62,11 +64,11 @@ def spearman_rows(scores: np.ndarray) -> np.ndarray:
     return np.divide(a @ b, norm, out=np.zeros(len(a)), where=norm > 0)
 
 
-def degradation_table(scores: np.ndarray, levels: int = LEVELS) -> dict[str, dict[str, float]]:
+def degradation_table(scores: np.ndarray) -> dict[str, dict[str, float]]:
     """scores: (images, 1 + degradations x levels), clean first. Returns per degradation the metrics."""
     table = {}
     for d, name in enumerate(DEGRADATIONS):
-        series = np.concatenate([scores[:, :1], scores[:, 1 + d * levels:1 + (d + 1) * levels]], axis=1)
+        series = severity_series(scores, d)
         table[name] = {"clean_higher": float(np.mean(series[:, 0] > series[:, REFERENCE_LEVEL])),
                        "spearman": float(np.mean(spearman_rows(series)))}
     return table

@@ -46,7 +46,8 @@ def _act(bits: int) -> nn.Module:
     return qnn.QuantIdentity(act_quant=Int8ActPerTensorFloat, bit_width=bits)
 
 
-def _out(bits: int, channels: int, shape: tuple[int, ...]) -> nn.Module:
+def _out(bits: int, shape: tuple[int, ...]) -> nn.Module:
+    """Output codes with one scale per channel; `shape` broadcasts a scale over (N, C, ...)."""
     return qnn.QuantIdentity(act_quant=_OutputQuant, bit_width=bits, per_channel_broadcastable_shape=shape,
                              scaling_stats_permute_dims=(1, 0, *range(2, len(shape))), return_quant_tensor=False)
 
@@ -69,7 +70,7 @@ class QuantEncoder(nn.Module):
         flat = widths[-1] * (cfg.size // 32) ** 2
         self.head = qnn.QuantLinear(flat, 2 * cfg.latent, bias=True, weight_quant=Int8WeightPerTensorFloat,
                                     weight_bit_width=spec.weight_bits)
-        self.output_quant = _out(spec.out_bits, 2 * cfg.latent, (1, 2 * cfg.latent))
+        self.output_quant = _out(spec.out_bits, (1, 2 * cfg.latent))
 
     def forward(self, crops_uint8: torch.Tensor) -> torch.Tensor:
         """uint8-valued float tensor (N, 1, H, W) -> (N, 2 x latent): [mu_z | raw log sigma_z]."""
@@ -97,7 +98,7 @@ class QuantDecoder(nn.Module):
                           nn.BatchNorm2d(widths[i + 1]), nn.LeakyReLU(LEAKY_SLOPE), _act(spec.act_bits))
             for i in range(5)])
         self.out = _conv(widths[-1], 2, spec.weight_bits)
-        self.output_quant = _out(spec.out_bits, 2, (1, 2, 1, 1))
+        self.output_quant = _out(spec.out_bits, (1, 2, 1, 1))
 
     def forward(self, z_codes: torch.Tensor) -> torch.Tensor:
         """int8 codes of z (N, latent), z = codes x Z_SCALE -> (N, 2, H, W): [mu_x, raw log sigma_x]."""

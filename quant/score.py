@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which model computes the VAE: float PyTorch, or the Brevitas low-bit model (--checkpoint "
                          "must then be a quant.qat checkpoint)")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
-                    help="float checkpoint; its score reference must lie beside it (score_reference.json)")
+                    help="checkpoint (float, or quant.qat with --backend quant); its score reference must lie "
+                         "beside it (score_reference.json)")
     ap.add_argument("--score", choices=sorted(SCORES), default=DEFAULT_SCORE,
                     help=f"quality score reported as `score` (default: {DEFAULT_SCORE})")
     ap.add_argument("--json", action="store_true", help="print a JSON list instead of a table")

@@ -13,7 +13,6 @@ friendly); ``transposed`` = 3x3 stride-2 transposed conv with output padding 1 (
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -142,6 +141,3 @@ def load_checkpoint(path: Path) -> VAE:
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state"].items()})
     return model.eval()
 
-
-def config_json(cfg: VAEConfig) -> str:
-    return json.dumps(cfg.to_dict(), sort_keys=True)
