@@ -38,3 +38,17 @@ def execute(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
 
     out = execute_onnx(model, {model.graph.input[0].name: x.astype(np.float32)})
     return out[model.graph.output[0].name]
+
+
+def output_scales(net: QuantEncoder | QuantDecoder) -> np.ndarray:
+    """Per-channel scale of the accelerator's output codes (the host multiplies by it)."""
+    return net.output_quant.act_quant.scale().detach().reshape(-1).numpy().astype(np.float64)
+
+
+def integer_codes(net: QuantEncoder | QuantDecoder, x: np.ndarray) -> np.ndarray:
+    """The Brevitas model's integer output codes in the accelerator's layout (decoder: NHWC)."""
+    scale = net.output_quant.act_quant.scale().detach()
+    with torch.no_grad():
+        codes = torch.round(net.eval()(torch.from_numpy(np.asarray(x, np.float32))) / scale)
+    codes = codes.numpy().astype(np.int64)
+    return codes.transpose(0, 2, 3, 1) if codes.ndim == 4 else codes

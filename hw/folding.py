@@ -1,0 +1,226 @@
+"""Folding policy: PE/SIMD per layer, DSP (MVAU_rtl) or LUT (MVAU_hls) MACs, and where each weight memory lives.
+
+FINN's stock `SetFolding` caps the paper-sized decoder (FINDINGS section 7): it never folds the
+upsampling layer and limits MVAU weight-stream width. Our policy, for a target rate on one chip shared
+by the encoder (1 pass per face) and the decoder (`passes` per face):
+
+1. `SetFolding` (no width cap, no relaxation) folds every non-MVAU layer for the accelerator's cycle
+   target; the upsampling layer's SIMD is raised until it meets the target too.
+2. Each MVAU gets, per implementation (rtl: DSP48 MACs; hls: LUT MACs), the (PE, SIMD) meeting the
+   target at the smallest resource cost by FINN's own estimators, and per weight memory
+   (BRAM, URAM, and LUTRAM for hls) its resources.
+3. Over both accelerators together, a local search picks one option per MVAU that minimises the peak
+   utilisation against the device's recommended limits (then the summed utilisation).
+
+A `Folding` (impl choice keyed by pre-specialisation MVAU name + FINN folding config keyed by final
+node name) round-trips through JSON; `hw.build` applies the committed one.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from finn.transformation.fpgadataflow.set_folding import SetFolding
+from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+from finn.transformation.general import ApplyConfig
+from finn.util.config import extract_model_config
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.general import GiveUniqueNodeNames
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+
+from hw.device import Target
+
+FOLDING_ATTRS = ("PE", "SIMD", "parallel_window", "ram_style", "resType", "mem_mode",
+                 "runtime_writeable_weights", "ram_style_thresholds", "depth_trigger_uram", "depth_trigger_bram")
+MEMORIES = {"rtl": ("block", "ultra"), "hls": ("block", "ultra", "distributed")}
+# MVAU_rtl.lut_estimation counts no LUTRAM, so "distributed" is offered to LUT-MAC layers only.
+HLS_WEIGHT_STREAM_MAX = 8191  # AP_INT_MAX_W: PE x SIMD x weight bits of an MVAU_hls weight stream
+
+
+@dataclass
+class Folding:
+    """One accelerator's folding: MVAU implementations (generic name -> rtl|hls) and FINN's folding config."""
+
+    impl: dict[str, str] = field(default_factory=dict)
+    nodes: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"impl": self.impl, "nodes": self.nodes}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Folding:
+        return cls(dict(d["impl"]), {k: dict(v) for k, v in d["nodes"].items()})
+
+
+def _mvaus(model: ModelWrapper) -> list:
+    return [n for n in model.graph.node if n.op_type.startswith("MVAU")]
+
+
+def specialize(model: ModelWrapper, impl: dict[str, str], part: str) -> ModelWrapper:
+    """Set each generic MVAU's implementation style, then let FINN specialise every layer for `part`."""
+    model = copy.deepcopy(model)
+    names = {n.name for n in _mvaus(model)}
+    if set(impl) != names:
+        raise ValueError(f"folding names MVAUs {sorted(impl)}, the graph has {sorted(names)}")
+    for node in _mvaus(model):
+        getCustomOp(node).set_nodeattr("preferred_impl_style", impl[node.name])
+    model = model.transform(SpecializeLayers(part))
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(InferShapes())
+    return model.transform(InferDataTypes())
+
+
+def apply_folding(model: ModelWrapper, folding: Folding, part: str) -> ModelWrapper:
+    """Specialise with the folding's implementations and apply its node attributes (names must all match)."""
+    model = specialize(model, folding.impl, part)
+    missing = set(folding.nodes) - {n.name for n in model.graph.node}
+    if missing:
+        raise ValueError(f"folding config names nodes the graph lacks: {sorted(missing)}")
+    return model.transform(ApplyConfig({"Defaults": {}, **copy.deepcopy(folding.nodes)}))
+
+
+def capture_folding(generic: ModelWrapper, specialized: ModelWrapper) -> Folding:
+    """The `Folding` that reproduces `specialized` from the generic (pre-specialisation) graph."""
+    impl = {g.name: ("rtl" if s.op_type.endswith("_rtl") else "hls")
+            for g, s in zip(_mvaus(generic), _mvaus(specialized), strict=True)}
+    nodes = extract_model_config(specialized, None, FOLDING_ATTRS)
+    nodes.pop("Defaults", None)
+    return Folding(impl, nodes)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _resources(inst, part: str) -> dict[str, float]:
+    return {"LUT": inst.lut_estimation(part), "BRAM_18K": inst.bram_estimation(part),
+            "URAM": inst.uram_estimation(part), "DSP": inst.dsp_estimation(part)}
+
+
+@dataclass(frozen=True)
+class MVAUOption:
+    """One way to build one MVAU: implementation, weight memory, folding and FINN's resource estimate."""
+
+    impl: str
+    memory: str
+    pe: int
+    simd: int
+    resources: dict[str, float]
+
+
+def _set_memory(inst, memory: str) -> None:
+    inst.set_nodeattr("ram_style", memory)
+    inst.set_nodeattr("runtime_writeable_weights", int(memory == "ultra"))  # FINN: URAM weights need it
+
+
+def _cost(resources: dict[str, float], target: Target) -> float:
+    return sum(v / target.limit(r) for r, v in resources.items())
+
+
+def mvau_options(node, impl: str, cycles: int, target: Target) -> list[MVAUOption]:
+    """Per weight memory, the cheapest (PE, SIMD) of a specialised MVAU that meets `cycles` (else the fastest)."""
+    inst = getCustomOp(node)
+    mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+    vectors = math.prod(int(v) for v in inst.get_nodeattr("numInputVectors"))
+    wbits = inst.get_input_datatype(1).bitwidth()
+    folds = [((mh // pe) * (mw // simd) * vectors, pe, simd)
+             for pe, simd in itertools.product(_divisors(mh), _divisors(mw))
+             if impl == "rtl" or pe * simd * wbits <= HLS_WEIGHT_STREAM_MAX]
+    feasible = [f for f in folds if f[0] <= cycles] or [min(folds)]
+    options = []
+    for memory in MEMORIES[impl]:
+        best = None
+        for _, pe, simd in feasible:
+            inst.set_nodeattr("PE", pe)
+            inst.set_nodeattr("SIMD", simd)
+            _set_memory(inst, memory)
+            res = _resources(inst, target.part)
+            key = (_cost(res, target), pe * simd)
+            if best is None or key < best[0]:
+                best = (key, MVAUOption(impl, memory, pe, simd, res))
+        options.append(best[1])
+    return options
+
+
+def _fold_non_mvau(model: ModelWrapper, cycles: int) -> ModelWrapper:
+    """FINN's SetFolding for `cycles` without its MVAU width cap, then fold the upsampling layer too."""
+    model = model.transform(SetFolding(cycles, mvau_wwidth_max=1 << 30, two_pass_relaxation=False))
+    for node in model.graph.node:
+        if node.op_type.startswith("UpsampleNearestNeighbour"):
+            inst = getCustomOp(node)
+            for simd in _divisors(inst.get_nodeattr("NumChannels")):
+                inst.set_nodeattr("SIMD", simd)
+                if inst.get_exp_cycles() <= cycles:
+                    break
+    return model
+
+
+def _non_mvau_resources(model: ModelWrapper, part: str) -> dict[str, float]:
+    total = dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
+    for node in model.graph.node:
+        if not node.op_type.startswith("MVAU"):
+            for r, v in _resources(getCustomOp(node), part).items():
+                total[r] += v
+    return total
+
+
+def _peak(choice: list[MVAUOption], fixed: dict[str, float], target: Target) -> tuple[float, float]:
+    used = dict(fixed)
+    for option in choice:
+        for r, v in option.resources.items():
+            used[r] += v
+    fractions = [used[r] / target.limit(r) for r in used]
+    return max(fractions), sum(fractions)
+
+
+def choose_options(options: list[list[MVAUOption]], fixed: dict[str, float], target: Target) -> list[MVAUOption]:
+    """Local search: one option per MVAU minimising (peak, summed) utilisation against the target's limits."""
+    choice = [min(opts, key=lambda o: _cost(o.resources, target)) for opts in options]
+    best = _peak(choice, fixed, target)
+    improved = True
+    while improved:
+        improved = False
+        for i, opts in enumerate(options):
+            for option in opts:
+                trial = [*choice[:i], option, *choice[i + 1:]]
+                score = _peak(trial, fixed, target)
+                if score < best:
+                    choice, best, improved = trial, score, True
+    return choice
+
+
+def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], target: Target,
+                   macs: str = "mixed") -> dict[str, Folding]:
+    """Fold every accelerator in `generic` (name -> graph before specialisation) for its cycle target.
+
+    `macs`: "dsp" (every MVAU on DSPs), "lut" (every MVAU on LUTs) or "mixed" (chosen per layer).
+    """
+    impls = {"dsp": ("rtl",), "lut": ("hls",), "mixed": ("rtl", "hls")}[macs]
+    folded, options, fixed = {}, {}, dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
+    for name, model in generic.items():
+        for impl in impls:
+            spec = _fold_non_mvau(specialize(model, dict.fromkeys((n.name for n in _mvaus(model)), impl),
+                                             target.part), cycles[name])
+            folded[name, impl] = spec
+            for k, node in enumerate(_mvaus(spec)):
+                options.setdefault((name, k), []).extend(mvau_options(node, impl, cycles[name], target))
+        for r, v in _non_mvau_resources(folded[name, impls[0]], target.part).items():
+            fixed[r] += v
+    keys = list(options)
+    choice = dict(zip(keys, choose_options([options[k] for k in keys], fixed, target), strict=True))
+    result = {}
+    for name, model in generic.items():
+        impl = {n.name: choice[name, k].impl for k, n in enumerate(_mvaus(model))}
+        spec = _fold_non_mvau(specialize(model, impl, target.part), cycles[name])
+        for k, node in enumerate(_mvaus(spec)):
+            inst, option = getCustomOp(node), choice[name, k]
+            inst.set_nodeattr("PE", option.pe)
+            inst.set_nodeattr("SIMD", option.simd)
+            _set_memory(inst, option.memory)
+        result[name] = capture_folding(model, spec)
+    return result
