@@ -40,14 +40,17 @@ def pair_persons(pairs_txt: Path) -> set[str]:
     return names
 
 
-def list_images(roots: Iterable[Path], exclude_persons: set[str] = frozenset()) -> list[Path]:
-    """Image files under `roots` (sorted), without those in a folder named after an excluded person."""
+def list_images(roots: Iterable[Path], exclude_persons: set[str] = frozenset(),
+                only_persons: set[str] | None = None) -> list[Path]:
+    """Image files under `roots` (sorted): none in a folder named after an excluded person, and, where
+    `only_persons` is given, only those in a folder named after one of them."""
     files = []
     for root in roots:
         if not root.is_dir():
             raise FileNotFoundError(f"source must be a folder, not {root}")
         files += [p for p in sorted(root.rglob("*"))
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.parent.name not in exclude_persons]
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.parent.name not in exclude_persons
+                  and (only_persons is None or p.parent.name in only_persons)]
     return files
 
 
@@ -102,11 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--out", type=Path, required=True, help="output .npz (manifest: same name .json)")
     ap.add_argument("--exclude-pairs", type=Path, metavar="PAIRS_TXT",
                     help="skip images in folders named after any person of this LFW pairs.txt")
+    ap.add_argument("--only-pairs", type=Path, metavar="PAIRS_TXT",
+                    help="keep only images in folders named after a person of this LFW pairs.txt")
+    ap.add_argument("--sample", type=int, help="crop a seeded random sample of N of the images found")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --sample")
     ap.add_argument("--limit", type=int, help="crop only the first N images found (quick runs)")
     ap.add_argument("--workers", type=int, default=2, help="detector processes (default 2)")
     args = ap.parse_args(argv)
     exclude = pair_persons(args.exclude_pairs) if args.exclude_pairs else set()
-    files = list_images(args.sources, exclude)[: args.limit]
+    only = pair_persons(args.only_pairs) if args.only_pairs else None
+    files = list_images(args.sources, exclude, only)[: args.limit]
+    if args.sample is not None and args.sample < len(files):
+        pick = np.random.default_rng(args.seed).choice(len(files), args.sample, replace=False)
+        files = [files[i] for i in sorted(pick)]
     if not files:
         print("error: no image files found under " + ", ".join(map(str, args.sources)), file=sys.stderr)
         return 2

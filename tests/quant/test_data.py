@@ -19,6 +19,7 @@ def test_list_images_skips_excluded_persons_and_non_images(tmp_path):
         (tmp_path / name / f"{name}_0001.jpg").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("no image")
     assert [p.parent.name for p in list_images([tmp_path], {"Ann_A"})] == ["Dan_D"]
+    assert [p.parent.name for p in list_images([tmp_path], only_persons={"Ann_A"})] == ["Ann_A"]
 
 
 def test_cropping_a_mixed_folder_reports_every_file_and_never_stops(data_dir, tmp_path):

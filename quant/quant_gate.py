@@ -1,0 +1,99 @@
+"""Quality gate of a quantized VAE: does it rank faces like the float model it came from?
+
+    python -m quant.data ../shared/data/lfw-dev/images --only-pairs ../shared/data/lfw-dev/pairs.txt \\
+        --sample 1100 -o work/heldout_crops.npz             # once: LFW crops no model or reference saw
+    python -m quant.quality_eval --backend quant --checkpoint quant/checkpoints/w4a4_c24/vae_w4a4_c24.pt \\
+        --probes work/probes.npz --reference-crops work/reference_crops.npz   # its reference + table
+    python -m quant.quant_gate --quant quant/checkpoints/w4a4_c24/vae_w4a4_c24.pt \\
+        --float quant/checkpoints/upsample_c24/vae_float_c24_upsample.pt --crops work/heldout_crops.npz \
+        --reference-crops work/reference_crops.npz
+
+Passes when, on `--count` held-out crops, the Spearman correlation between float and quantized scores is
+>= 0.95 for the default score and for the raw log RP, and the quantized model's degradation table
+(``quality_table.json`` beside its checkpoint) has the clean crop scoring higher in >= 90% of images for
+every degradation. Writes ``quant_gate.json`` and ``quant_gate.png`` beside the quantized checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.stats import spearmanr
+
+from host.quality import DEFAULT_SCORE, Reference, quality_scores
+from quant.quality_eval import features_of
+from quant.score import make_backend
+from quant.train import load_crops
+
+MIN_SPEARMAN = 0.95
+MIN_CLEAN_HIGHER = 0.90
+
+
+def scores_of(backend_name: str, checkpoint: Path, crops: np.ndarray, good_faces: np.ndarray
+              ) -> dict[str, np.ndarray]:
+    """Default score (reference fitted by this model on `good_faces`) and raw log RP of every crop."""
+    backend = make_backend(backend_name, checkpoint)
+    reference = Reference.fit(features_of(backend, good_faces, f"{backend_name} reference"))
+    feats = features_of(backend, crops, f"{backend_name} model")
+    return {DEFAULT_SCORE: quality_scores(feats, reference)[DEFAULT_SCORE], "log_rp": feats["log_rp"]}
+
+
+def gate(float_scores: dict[str, np.ndarray], quant_scores: dict[str, np.ndarray], table: dict) -> dict:
+    spearman = {k: float(spearmanr(float_scores[k], quant_scores[k]).statistic) for k in float_scores}
+    clean_higher = {d: v["clean_higher"] for d, v in table["tables"][DEFAULT_SCORE].items()}
+    return {"crops": len(next(iter(float_scores.values()))), "spearman": spearman,
+            "clean_higher": clean_higher, "min_spearman": MIN_SPEARMAN, "min_clean_higher": MIN_CLEAN_HIGHER,
+            "passed": min(spearman.values()) >= MIN_SPEARMAN and min(clean_higher.values()) >= MIN_CLEAN_HIGHER}
+
+
+def plot_gate(float_scores: dict[str, np.ndarray], quant_scores: dict[str, np.ndarray], result: dict,
+              out: Path) -> None:
+    fig, axes = plt.subplots(1, len(float_scores), figsize=(4.2 * len(float_scores), 4))
+    for ax, key in zip(axes, float_scores, strict=True):
+        ax.scatter(float_scores[key], quant_scores[key], s=4, alpha=0.5)
+        ax.set(xlabel=f"float {key}", ylabel=f"quantized {key}",
+               title=f"{key}: Spearman {result['spearman'][key]:.3f} ({result['crops']} crops)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m quant.quant_gate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quant", type=Path, required=True,
+                    help="QAT checkpoint (quality_table.json from quant.quality_eval beside it)")
+    ap.add_argument("--float", dest="float_ckpt", type=Path, required=True,
+                    help="the float checkpoint it was initialised from")
+    ap.add_argument("--reference-crops", type=Path, required=True,
+                    help="good faces both models fit their score reference on (as in quant.quality_eval)")
+    ap.add_argument("--crops", type=Path, required=True, help="held-out crops (quant.data output)")
+    ap.add_argument("--count", type=int, default=1000, help="how many of the crops to score (default 1000)")
+    args = ap.parse_args(argv)
+    crops = load_crops([args.crops])[: args.count]
+    if len(crops) < args.count:
+        print(f"error: {args.crops} holds {len(crops)} crops, --count asks for {args.count}", file=sys.stderr)
+        return 2
+    good_faces = load_crops([args.reference_crops])
+    float_scores = scores_of("float", args.float_ckpt, crops, good_faces)
+    quant_scores = scores_of("quant", args.quant, crops, good_faces)
+    table = json.loads((args.quant.parent / "quality_table.json").read_text())
+    result = gate(float_scores, quant_scores, table)
+    result.update(float_checkpoint=str(args.float_ckpt), held_out_crops=str(args.crops),
+                  reference_crops=str(args.reference_crops))
+    (args.quant.parent / "quant_gate.json").write_text(json.dumps(result, indent=1))
+    plot_gate(float_scores, quant_scores, result, args.quant.parent / "quant_gate.png")
+    print(json.dumps(result, indent=1))
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+import hashlib
+import json
+
+import pytest
+
+from hw.build import DEFAULT_CHECKPOINT, VIVADO_STEPS, main
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def no_vivado(monkeypatch):
+    monkeypatch.delenv("XILINX_VIVADO", raising=False)
+
+
+def test_estimate_only_build_writes_a_complete_manifest(tiny_checkpoint, data_dir, tmp_path, no_vivado):
+    out, folding = tmp_path / "out", tmp_path / "folding.json"
+    rc = main(["--checkpoint", str(tiny_checkpoint), "--estimate-only", "--search-fps", "1000", "--folding",
+               str(folding), "--faces", str(data_dir / "lfw-dev"), "--vectors", "4", "--out", str(out)])
+    assert rc == 0 and folding.exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == "vae_w4a4_c4" and manifest["target"]["part"] == "xczu7ev-ffvc1156-2-e"
+    assert set(manifest["versions"]) >= {"finn-plus", "brevitas"}
+    assert manifest["bits"] == {"input": 8, "latent_input": 8, "weights": 4, "activations": 4, "outputs": 8}
+    for acc in ("encoder", "decoder"):
+        assert manifest["graphs"][acc]["sha256"] == _sha(out / f"{acc}.onnx")
+        assert manifest["graphs"][acc]["host_tail"][-1]["op"] == "Mul"
+        assert manifest["verification"]["mismatching_integers"][acc] == 0
+    assert manifest["graphs"]["decoder"]["output"]["shape"] == [1, 64, 64, 2]
+    chip = manifest["estimates"]["chip"]
+    assert chip["faces_per_s"] >= 1000 and chip["within_limits"]
+    assert set(chip["fraction_of_device"]) == {"LUT", "FF", "BRAM_18K", "URAM", "DSP"}
+    assert manifest["verification"]["vectors"]["sha256"] == _sha(out / "vectors.npz")
+    assert manifest["vivado"]["bitstream"] is False
+    assert not list(out.glob("*.bit"))
+
+
+def test_without_vivado_a_full_build_stops_and_writes_nothing(tiny_checkpoint, data_dir, tmp_path, no_vivado,
+                                                            capsys):
+    folding, out = tmp_path / "folding.json", tmp_path / "out"
+    rc = main(["--checkpoint", str(tiny_checkpoint), "--search-fps", "1000", "--folding", str(folding),
+               "--faces", str(data_dir / "lfw-dev"), "--vectors", "2", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert "XILINX_VIVADO is not set" in err and all(step in err for step in VIVADO_STEPS)
+    assert "Steps that ran" in err
+
+
+def test_a_missing_folding_is_a_clear_error(tiny_checkpoint, tmp_path, capsys):
+    rc = main(["--checkpoint", str(tiny_checkpoint), "--estimate-only", "--folding", str(tmp_path / "none.json"),
+               "--out", str(tmp_path / "out")])
+    assert rc == 2 and "--search-fps" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_shipped_model_meets_its_targets_and_finn_executes_it_exactly(data_dir, tmp_path, no_vivado):
+    """The shipped checkpoint through the whole flow with the committed folding: >= 1,000 faces/s within FINN's
+    limits, and FINN's Python execution of the final graphs == Brevitas integer codes on 32 real face crops."""
+    out = tmp_path / "out"
+    assert main(["--checkpoint", str(DEFAULT_CHECKPOINT), "--estimate-only", "--faces", str(data_dir / "lfw-dev"),
+                 "--vectors", "32", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    chip = manifest["estimates"]["chip"]
+    assert chip["faces_per_s"] >= 1000 and chip["within_limits"]
+    assert manifest["verification"]["face_crops"] == 32
+    assert manifest["verification"]["mismatching_integers"] == {"encoder": 0, "decoder": 0}
