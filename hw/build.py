@@ -141,9 +141,13 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
     final, reports = {}, {}
     for acc in ACCELERATORS:
         cfg = dataflow_config(work / acc, target)
-        with _quiet(log):
-            final[acc] = specialize_and_fold(generic[acc], Folding.from_dict(folding_doc[acc]), cfg, seconds[acc])
-            reports[acc] = estimate(final[acc], cfg)
+        try:
+            with _quiet(log):
+                final[acc] = specialize_and_fold(generic[acc], Folding.from_dict(folding_doc[acc]), cfg, seconds[acc])
+                reports[acc] = estimate(final[acc], cfg)
+        except ValueError as exc:
+            raise BuildError(f"{fold_file} does not fit this model's {acc} graph ({exc}); "
+                             "search a new one with --search-fps N") from exc
         final[acc].save(str(stage / f"{acc}.onnx"))
         (stage / f"{acc}_estimates.json").write_text(json.dumps(reports[acc], indent=1))
     summaries = {a: accelerator_summary(reports[a], target) for a in ACCELERATORS}

@@ -29,6 +29,7 @@ from hw.folding import Folding, apply_folding
 from hw.transforms import (
     AbsorbLeakyReluIntoMultiThreshold,
     ExposeReshapeLayoutForResize,
+    RemoveIdentityMultiThreshold,
     SetReshapeLayouts,
     StripHostTail,
 )
@@ -50,6 +51,10 @@ def step_absorb_leaky_relu(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -
     return model.transform(AbsorbLeakyReluIntoMultiThreshold())
 
 
+def step_remove_identity_thresholds(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> ModelWrapper:
+    return model.transform(RemoveIdentityMultiThreshold())
+
+
 def step_map_upsample(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> ModelWrapper:
     """Nearest-neighbour Resize (NCHW, after the FC's Reshape) -> NHWC UpsampleNearestNeighbour layers."""
     model = model.transform(InferDataLayouts())
@@ -67,7 +72,7 @@ def step_strip_host_tail(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> 
 
 FRONT_STEPS: list[Step] = [
     finn_steps.step_qonnx_to_finn, step_absorb_leaky_relu, finn_steps.step_tidy_up, finn_steps.step_streamline,
-    step_map_upsample, step_strip_host_tail, finn_steps.step_convert_to_hw,
+    step_remove_identity_thresholds, step_map_upsample, step_strip_host_tail, finn_steps.step_convert_to_hw,
     finn_steps.step_minimize_bit_width_initial, finn_steps.step_create_dataflow_partition,
 ]
 

@@ -3,6 +3,8 @@
 - `AbsorbLeakyReluIntoMultiThreshold`: FINN has no LeakyReLU layer; a following MultiThreshold absorbs it.
 - `ExposeReshapeLayoutForResize` + `SetReshapeLayouts`: let FINN move the decoder's nearest-neighbour
   `Resize` to NHWC so `InferUpsample` maps it to an UpsampleNearestNeighbour layer.
+- `RemoveIdentityMultiThreshold`: an input quantizer that maps every integer input to itself (the uint8
+  crop, the int8 latent codes) would cost a 255-step threshold layer; it is dropped.
 - `StripHostTail`: the trailing output-scale `Mul` and layout `Transpose` leave the accelerator for the
   host, so it outputs pure integer codes (FINDINGS section 2).
 """
@@ -16,6 +18,7 @@ import numpy as np
 import qonnx.core.data_layout as layouts
 from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.general.multithreshold import multithreshold
 from qonnx.transformation.base import Transformation
 from qonnx.util.basic import get_by_name
 
@@ -106,6 +109,36 @@ class SetReshapeLayouts(Transformation):
             if (node.op_type == "Transpose" and list(perm.ints) == [0, 2, 3, 1]
                     and model.get_tensor_layout(node.input[0]) == layouts.NCHW):
                 model.set_tensor_layout(node.output[0], layouts.NHWC)
+        return model, False
+
+
+class RemoveIdentityMultiThreshold(Transformation):
+    """Drop a MultiThreshold that returns its input unchanged for every value of its integer input type.
+
+    Checked exhaustively over the input type's range (types of up to 16 bits), per channel, with the
+    node's own thresholds, output scale and bias; the output type must equal the input type.
+    """
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.graph.node:
+            if node.op_type != "MultiThreshold" or node.input[0] == node.output[0]:
+                continue
+            dtype = model.get_tensor_datatype(node.input[0])
+            if not dtype.is_integer() or dtype.bitwidth() > 16 or model.get_tensor_datatype(node.output[0]) != dtype:
+                continue
+            thresholds = model.get_initializer(node.input[1])
+            values = np.arange(dtype.min(), dtype.max() + 1, dtype=np.float32)
+            scale = get_by_name(node.attribute, "out_scale")
+            bias = get_by_name(node.attribute, "out_bias")
+            probe = np.repeat(values[:, None], thresholds.shape[0], axis=1)
+            mapped = multithreshold(probe, thresholds, 1.0 if scale is None else scale.f,
+                                    0.0 if bias is None else bias.f)
+            if not np.array_equal(mapped, probe) or node.output[0] in [o.name for o in model.graph.output]:
+                continue
+            for consumer in model.find_consumers(node.output[0]) or []:
+                consumer.input[:] = [node.input[0] if i == node.output[0] else i for i in consumer.input]
+            model.graph.node.remove(node)
+            return model, True
         return model, False
 
 

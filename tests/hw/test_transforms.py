@@ -15,6 +15,7 @@ from hw.transforms import (
     HOST_TAIL_KEY,
     AbsorbLeakyReluIntoMultiThreshold,
     ExposeReshapeLayoutForResize,
+    RemoveIdentityMultiThreshold,
     SetReshapeLayouts,
     StripHostTail,
 )
@@ -116,3 +117,27 @@ def test_output_scale_and_transpose_move_to_the_host():
 def test_transformations_leave_graphs_without_their_pattern_unchanged(transform):
     model = _model([helper.make_node("Relu", ["x"], ["y"])], _value("x", [1, 4]), _value("y", [1, 4]))
     assert [n.op_type for n in model.transform(transform()).graph.node] == ["Relu"]
+
+
+def _input_threshold_model(thresholds: np.ndarray) -> ModelWrapper:
+    nodes = [helper.make_node("MultiThreshold", ["x", "t"], ["q"], domain="qonnx.custom_op.general",
+                              out_dtype="UINT8"),
+             helper.make_node("Relu", ["q"], ["y"])]
+    model = _model(nodes, _value("x", [1, 3]), _value("y", [1, 3]), [_init("t", thresholds)])
+    model.set_tensor_datatype("x", DataType["UINT8"])
+    model.set_tensor_datatype("q", DataType["UINT8"])
+    return model
+
+
+def test_an_identity_input_quantizer_is_removed():
+    model = _input_threshold_model(np.arange(255)[None] + 0.5)  # x >= k + 0.5 counts to x for x in 0..255
+    removed = model.transform(RemoveIdentityMultiThreshold())
+    assert [n.op_type for n in removed.graph.node] == ["Relu"] and removed.graph.node[0].input[0] == "x"
+    for x in ([[0, 1, 254]], [[255, 128, 7]]):
+        np.testing.assert_array_equal(_run(removed, np.array(x)), _run(model, np.array(x)))
+
+
+def test_a_quantizer_that_changes_any_value_is_kept():
+    shifted = np.arange(255)[None] + 1.5  # maps 255 to 254
+    model = _input_threshold_model(shifted).transform(RemoveIdentityMultiThreshold())
+    assert [n.op_type for n in model.graph.node] == ["MultiThreshold", "Relu"]

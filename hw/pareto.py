@@ -1,0 +1,159 @@
+"""Channels x bit widths x MAC policy -> the fastest estimated faces/s that fits one ZCU104, and the quality.
+
+    python -m hw.pareto --variants 32:4:4 24:4:4 16:4:4 24:3:3 --out docs/pareto
+
+For every variant (base channels c, weight bits, activation bits) a calibrated model of that shape goes
+through the FINN flow once; the folding policy (hw.folding) is then searched for rising targets of
+faces/s (1 encoder + `passes` decoder passes) until the chip no longer fits FINN's recommended limits.
+Hardware cost does not depend on trained weight values (only accumulator widths move a little), so
+untrained models of the same shape give the estimates; the quality columns come from trained QAT
+checkpoints where they exist (quant/checkpoints/w<W>a<A>_c<C>/: quant_gate.json, quality_table.json).
+Writes <out>.json, <out>.md and <out>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from tqdm import tqdm
+
+from hw.device import TARGETS, Target
+from hw.estimates import accelerator_summary, chip_summary
+from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
+from hw.folding import search_folding
+from quant.export import export_accelerator
+from quant.qvae import QuantSpec, from_float
+from quant.vae import VAE, VAEConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+RATES = (500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000)
+
+
+def generic_graphs(cfg: VAEConfig, spec: QuantSpec, work: Path, target: Target) -> dict:
+    """Generic dataflow graphs of a calibrated, untrained model of this shape."""
+    torch.manual_seed(0)
+    enc, dec = from_float(VAE(cfg).eval(), spec)
+    with torch.no_grad():
+        enc.train()(torch.randint(0, 256, (16, 1, 64, 64)).float())
+        dec.train()(torch.randint(-128, 128, (16, cfg.latent)).float())
+    return {name: to_dataflow(export_accelerator(net.eval(), work / f"{name}.onnx"),
+                              dataflow_config(work / name, target), {})
+            for name, net in (("encoder", enc), ("decoder", dec))}
+
+
+def chip_at(generic: dict, rate: float, passes: int, macs: str, target: Target, work: Path) -> dict:
+    """Fold both accelerators for `rate` faces/s and return FINN's chip-level estimate."""
+    cycles = {"encoder": int(target.clock_hz / rate), "decoder": int(target.clock_hz / (rate * passes))}
+    folding = search_folding(generic, cycles, target, macs)
+    summaries = {}
+    for name, model in generic.items():
+        cfg = dataflow_config(work / name, target)
+        summaries[name] = accelerator_summary(estimate(specialize_and_fold(model, folding[name], cfg, {}), cfg), target)
+    return chip_summary(summaries, passes, target)
+
+
+def quality_of(channels: int, spec: QuantSpec) -> dict | None:
+    folder = ROOT / "quant" / "checkpoints" / f"w{spec.weight_bits}a{spec.act_bits}_c{channels}"
+    gate, table = folder / "quant_gate.json", folder / "quality_table.json"
+    if not gate.exists() or not table.exists():
+        return None
+    g, t = json.loads(gate.read_text()), json.loads(table.read_text())
+    return {"spearman": g["spearman"], "clean_higher": t["tables"]["fisher"],
+            "min_clean_higher": min(v["clean_higher"] for v in t["tables"]["fisher"].values())}
+
+
+def sweep(variants: list[tuple[int, QuantSpec]], policies: list[str], passes: int, target: Target,
+          work: Path) -> list[dict]:
+    rows = []
+    for channels, spec in variants:
+        chatter = io.StringIO()
+        with contextlib.redirect_stdout(chatter):
+            generic = generic_graphs(VAEConfig(channels=channels), spec, work / f"c{channels}", target)
+        for macs in policies:
+            best = None
+            for rate in tqdm(RATES, desc=f"c={channels} W{spec.weight_bits}A{spec.act_bits} {macs}"):
+                with contextlib.redirect_stdout(chatter):
+                    chip = chip_at(generic, rate, passes, macs, target, work / f"c{channels}")
+                if not chip["within_limits"]:
+                    break
+                best = {"target": rate, **chip}
+            rows.append({"channels": channels, "weight_bits": spec.weight_bits, "act_bits": spec.act_bits,
+                         "macs": macs, "best": best, "quality": quality_of(channels, spec)})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| c | W/A bits | MACs | faces/s (est.) | LUT | BRAM18 | URAM | DSP | Spearman fisher / log RP "
+             "vs float | worst clean>degraded |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        b, q = r["best"], r["quality"]
+        fr = b["fraction_of_device"] if b else {}
+        cells = [f"{b['faces_per_s']:,.0f}" if b else "none fits"] + [
+            f"{100 * fr[k]:.0f}%" if b else "-" for k in ("LUT", "BRAM_18K", "URAM", "DSP")]
+        quality = ([f"{q['spearman']['fisher']:.3f} / {q['spearman']['log_rp']:.3f}", f"{q['min_clean_higher']:.2f}"]
+                   if q else ["not trained", "not trained"])
+        lines.append(f"| {r['channels']} | {r['weight_bits']}/{r['act_bits']} | {r['macs']} | "
+                     + " | ".join(cells + quality) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], out: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for r in rows:
+        if r["best"]:
+            peak = max(r["best"]["fraction_of_device"][k] for k in ("LUT", "BRAM_18K", "URAM", "DSP"))
+            ax.scatter(r["best"]["faces_per_s"], peak, marker="o" if r["macs"] == "mixed" else "s")
+            ax.annotate(f"c{r['channels']} W{r['weight_bits']}A{r['act_bits']} {r['macs']}",
+                        (r["best"]["faces_per_s"], peak), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axvline(1000, color="grey", ls="--", lw=0.8)
+    ax.set(xlabel="estimated faces/s (1 encoder + 10 decoder passes, 200 MHz)",
+           ylabel="largest resource fraction of the xczu7ev", title="Fastest fitting folding per variant")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hw.pareto", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", nargs="+", default=["32:4:4", "24:4:4", "16:4:4"],
+                    help="variants as CHANNELS:WEIGHT_BITS:ACT_BITS")
+    ap.add_argument("--policies", nargs="+", choices=["mixed", "dsp", "lut"], default=["mixed", "dsp"],
+                    help="MAC policies to compare")
+    ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104", help="board")
+    ap.add_argument("--passes", type=int, default=10, help="decoder passes per face")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/facevault-pareto"), help="scratch folder")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "pareto", help="output stem (.json/.md/.png)")
+    ap.add_argument("--refresh-quality", action="store_true",
+                    help="no sweep: reread <out>.json and update only the quality columns from the checkpoints")
+    args = ap.parse_args(argv)
+    if args.refresh_quality:
+        rows = json.loads(args.out.with_suffix(".json").read_text())
+        for r in rows:
+            r["quality"] = quality_of(r["channels"], QuantSpec(r["weight_bits"], r["act_bits"], 8))
+    else:
+        variants = []
+        for v in args.variants:
+            c, w, a = (int(x) for x in v.split(":"))
+            variants.append((c, QuantSpec(w, a, 8)))
+        rows = sweep(variants, args.policies, args.passes, TARGETS[args.target], args.work)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    args.out.with_suffix(".md").write_text(markdown(rows) + "\n")
+    plot(rows, args.out.with_suffix(".png"))
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
