@@ -38,7 +38,7 @@ from hw.estimates import accelerator_summary, chip_summary
 from hw.execute import execute_dataflow
 from hw.finn_env import vivado_available
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
-from hw.folding import Folding, search_folding
+from hw.folding import MAC_POLICIES, Folding, search_folding
 from hw.transforms import HOST_TAIL_KEY
 from quant.data import crop_file, list_images, pair_persons
 from quant.export import export_accelerator
@@ -126,13 +126,14 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
             generic[acc] = to_dataflow(qonnx, dataflow_config(work / acc, target), seconds[acc])
     fold_file = args.folding or folding_path(target, name)
     if args.search_fps:
+        macs = {"encoder": args.encoder_macs, "decoder": args.decoder_macs}
         cycles = {"encoder": int(target.clock_hz / args.search_fps),
                   "decoder": int(target.clock_hz / (args.search_fps * args.passes))}
         with _quiet(log):
-            found = search_folding(generic, cycles, target, args.macs)
+            found = search_folding(generic, cycles, target, macs)
         fold_file.parent.mkdir(parents=True, exist_ok=True)
         fold_file.write_text(json.dumps({"target": target.name, "model": name, "search_fps": args.search_fps,
-                                         "decoder_passes": args.passes, "macs": args.macs,
+                                         "decoder_passes": args.passes, "macs": macs,
                                          **{a: found[a].to_dict() for a in ACCELERATORS}}, indent=1))
         print(f"wrote folding {fold_file}")
     if not fold_file.exists():
@@ -246,8 +247,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="folding JSON (default: hw/foldings/<target>-<model>.json)")
     ap.add_argument("--search-fps", type=float, default=0,
                     help="search a new folding for this many faces/s and write it to the folding JSON first")
-    ap.add_argument("--macs", choices=["mixed", "dsp", "lut"], default="mixed",
-                    help="with --search-fps: MVAU multipliers on DSPs, LUTs, or chosen per layer (default)")
+    ap.add_argument("--encoder-macs", choices=sorted(MAC_POLICIES), default="dsp",
+                    help="with --search-fps: the encoder's MVAU multipliers on DSPs (default: a pure-RTL encoder, "
+                         "which Verilator can simulate), on LUTs, or chosen per layer (mixed)")
+    ap.add_argument("--decoder-macs", choices=sorted(MAC_POLICIES), default="mixed",
+                    help="with --search-fps: the same for the decoder (default: mixed, chosen per layer)")
     ap.add_argument("--passes", type=int, default=10, help="decoder passes per face (L Monte-Carlo samples)")
     ap.add_argument("--faces", type=Path, default=DEFAULT_FACES,
                     help="LFW folder (images/ + pairs.txt) for the test vectors")

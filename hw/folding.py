@@ -194,15 +194,20 @@ def choose_options(options: list[list[MVAUOption]], fixed: dict[str, float], tar
     return choice
 
 
+MAC_POLICIES = {"dsp": ("rtl",), "lut": ("hls",), "mixed": ("rtl", "hls")}
+
+
 def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], target: Target,
-                   macs: str = "mixed") -> dict[str, Folding]:
+                   macs: str | dict[str, str] = "mixed") -> dict[str, Folding]:
     """Fold every accelerator in `generic` (name -> graph before specialisation) for its cycle target.
 
-    `macs`: "dsp" (every MVAU on DSPs), "lut" (every MVAU on LUTs) or "mixed" (chosen per layer).
+    `macs` (one policy, or one per accelerator): "dsp" (every MVAU on DSPs: a pure-RTL design),
+    "lut" (every MVAU on LUTs) or "mixed" (chosen per layer).
     """
-    impls = {"dsp": ("rtl",), "lut": ("hls",), "mixed": ("rtl", "hls")}[macs]
+    policy = macs if isinstance(macs, dict) else dict.fromkeys(generic, macs)
     folded, options, fixed = {}, {}, dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
     for name, model in generic.items():
+        impls = MAC_POLICIES[policy[name]]
         for impl in impls:
             spec = _fold_non_mvau(specialize(model, dict.fromkeys((n.name for n in _mvaus(model)), impl),
                                              target.part), cycles[name])

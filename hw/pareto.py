@@ -36,6 +36,8 @@ from quant.qvae import QuantSpec, from_float
 from quant.vae import VAE, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+POLICIES = {"mixed": "mixed", "dsp": "dsp", "lut": "lut",
+            "rtl-encoder": {"encoder": "dsp", "decoder": "mixed"}}  # MAC policy per accelerator
 RATES = (500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000)
 
 
@@ -51,7 +53,7 @@ def generic_graphs(cfg: VAEConfig, spec: QuantSpec, work: Path, target: Target) 
             for name, net in (("encoder", enc), ("decoder", dec))}
 
 
-def chip_at(generic: dict, rate: float, passes: int, macs: str, target: Target, work: Path) -> dict:
+def chip_at(generic: dict, rate: float, passes: int, macs: str | dict, target: Target, work: Path) -> dict:
     """Fold both accelerators for `rate` faces/s and return FINN's chip-level estimate."""
     cycles = {"encoder": int(target.clock_hz / rate), "decoder": int(target.clock_hz / (rate * passes))}
     folding = search_folding(generic, cycles, target, macs)
@@ -83,7 +85,7 @@ def sweep(variants: list[tuple[int, QuantSpec]], policies: list[str], passes: in
             best = None
             for rate in tqdm(RATES, desc=f"c={channels} W{spec.weight_bits}A{spec.act_bits} {macs}"):
                 with contextlib.redirect_stdout(chatter):
-                    chip = chip_at(generic, rate, passes, macs, target, work / f"c{channels}")
+                    chip = chip_at(generic, rate, passes, POLICIES[macs], target, work / f"c{channels}")
                 if not chip["within_limits"]:
                     break
                 best = {"target": rate, **chip}
@@ -112,7 +114,7 @@ def plot(rows: list[dict], out: Path) -> None:
     for r in rows:
         if r["best"]:
             peak = max(r["best"]["fraction_of_device"][k] for k in ("LUT", "BRAM_18K", "URAM", "DSP"))
-            ax.scatter(r["best"]["faces_per_s"], peak, marker="o" if r["macs"] == "mixed" else "s")
+            ax.scatter(r["best"]["faces_per_s"], peak, marker={"mixed": "o", "dsp": "s"}.get(r["macs"], "^"))
             ax.annotate(f"c{r['channels']} W{r['weight_bits']}A{r['act_bits']} {r['macs']}",
                         (r["best"]["faces_per_s"], peak), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.axvline(1000, color="grey", ls="--", lw=0.8)
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", nargs="+", default=["32:4:4", "24:4:4", "16:4:4"],
                     help="variants as CHANNELS:WEIGHT_BITS:ACT_BITS")
-    ap.add_argument("--policies", nargs="+", choices=["mixed", "dsp", "lut"], default=["mixed", "dsp"],
-                    help="MAC policies to compare")
+    ap.add_argument("--policies", nargs="+", choices=sorted(POLICIES), default=["mixed", "rtl-encoder", "dsp"],
+                    help="MAC policies to compare (rtl-encoder: encoder all-DSP = pure RTL, decoder mixed)")
     ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104", help="board")
     ap.add_argument("--passes", type=int, default=10, help="decoder passes per face")
     ap.add_argument("--work", type=Path, default=Path("/tmp/facevault-pareto"), help="scratch folder")

@@ -1,0 +1,97 @@
+"""The bit-accurate simulator of one accelerator: loads the hw build's artefact, runs integer batches.
+
+    acc = SimAccelerator.load("bitstreams/zcu104-vae_w4a4_c24/encoder.npz")
+    codes = acc.run(crops[..., None])          # (N, 64, 64, 1) uint8 -> (N, 256) int codes
+
+Needs numpy only (the board's Python 3.10 + numpy 1.21 as well as numpy 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.dtypes import IntType
+from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, _check_range
+
+FORMAT = "facevault-accelerator/1"
+
+
+@dataclass
+class Layer:
+    name: str
+    kind: str
+    out_dtype: IntType
+    out_shape: tuple
+    fn: Callable[[np.ndarray], np.ndarray]
+
+
+def _build_layer(index: int, rec: dict, arrays) -> Callable[[np.ndarray], np.ndarray]:
+    kind = rec["kind"]
+    if kind == "matmul":
+        weights = arrays[f"weights_{index}"]
+        wtype = IntType.parse(rec["weight_dtype"])
+        _check_range(weights, wtype, f"{rec['name']} weights")
+        if weights.shape != (rec["mw"], rec["mh"]):
+            raise ValueError(f"{rec['name']}: weights {weights.shape}, expected {(rec['mw'], rec['mh'])}")
+        return MatMul(weights, IntType.parse(rec["in_dtype"]), tuple(rec["out_shape"][1:]))
+    if kind == "threshold":
+        return Threshold(arrays[f"thresholds_{index}"], int(rec["act_val"]))
+    if kind == "pad":
+        return Pad(tuple(rec["padding"]))
+    if kind == "window":
+        if rec["depthwise"]:
+            raise ValueError(f"{rec['name']}: depthwise windows are not modelled")
+        return Window(tuple(rec["kernel"]), tuple(rec["stride"]), tuple(rec["dilation"]), tuple(rec["out_shape"][1:3]))
+    if kind == "upsample":
+        (h, w), (oh, ow) = rec["in_shape"][1:3], rec["out_shape"][1:3]
+        if oh % h or ow % w:
+            raise ValueError(f"{rec['name']}: upsampling {h}x{w} -> {oh}x{ow} is not by an integer factor")
+        return Upsample((oh // h, ow // w))
+    if kind == "transpose":
+        if rec["perm"][0] != 0:
+            raise ValueError(f"{rec['name']}: a transpose must keep the batch axis first")
+        return Transpose(tuple(rec["view"]), tuple(rec["perm"]), tuple(rec["out_shape"]))
+    raise ValueError(f"unknown layer kind {kind!r} ({rec['name']})")
+
+
+class SimAccelerator:
+    """An accelerator's layers in stream order; `run` maps integer inputs to integer outputs exactly."""
+
+    def __init__(self, spec: dict, arrays) -> None:
+        if spec.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} artefact (format: {spec.get('format')!r})")
+        self.spec = spec
+        self.in_dtype = IntType.parse(spec["input"]["dtype"])
+        self.in_shape = tuple(spec["input"]["shape"][1:])
+        self.out_shape = tuple(spec["output"]["shape"][1:])
+        self.out_dtype = IntType.parse(spec["output"]["dtype"])
+        self.layers = [Layer(rec["name"], rec["kind"], IntType.parse(rec["out_dtype"]), tuple(rec["out_shape"][1:]),
+                             _build_layer(i, rec, arrays)) for i, rec in enumerate(spec["layers"])]
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimAccelerator:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        return cls(json.loads(str(arrays.pop("spec"))), arrays)
+
+    def run(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
+        """Integers (N, *input shape) -> integers (N, *output shape); `trace` collects every layer's output."""
+        x = np.asarray(x)
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"input shape {x.shape[1:]} != accelerator input {self.in_shape}")
+        if not np.issubdtype(x.dtype, np.integer) and not np.array_equal(x, np.rint(x)):
+            raise ValueError("accelerator inputs must be integers")
+        h = _check_range(x.astype(np.int64), self.in_dtype, "input")
+        for layer in self.layers:
+            h = layer.fn(h)
+            if h.shape[1:] != layer.out_shape:
+                raise AssertionError(f"{layer.name}: produced {h.shape[1:]}, expected {layer.out_shape}")
+            _check_range(h, layer.out_dtype, layer.name)
+            if trace is not None:
+                trace.append(h)
+        return h

@@ -1,0 +1,34 @@
+"""FINN's integer data types by name (``INT4``, ``UINT8``, ...), without FINN."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = re.compile(r"^(U?)INT(\d+)$")
+
+
+@dataclass(frozen=True)
+class IntType:
+    signed: bool
+    bits: int
+
+    @classmethod
+    def parse(cls, name: str) -> IntType:
+        match = _NAME.match(name)
+        if not match:
+            raise ValueError(f"the simulator handles INTn/UINTn types only, not {name}")
+        return cls(signed=not match.group(1), bits=int(match.group(2)))
+
+    @property
+    def min(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def max(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def magnitude(self) -> int:
+        """Largest absolute value."""
+        return max(-self.min, self.max)

@@ -1,0 +1,125 @@
+"""Integer models of the FINN layers the hw build emits, on batches of channels-last tensors (numpy only).
+
+Every layer maps an int64 array (N, *shape) to an int64 array and checks that what it produces fits the
+layer's output type. The matrix layer picks its arithmetic from a bound on the accumulator: float32 BLAS
+when every partial sum provably fits 24 bits, float64 when it fits 53, Python-free int64 otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.dtypes import IntType
+
+FLOAT32_EXACT = 1 << 24
+FLOAT64_EXACT = 1 << 53
+
+
+def _check_range(x: np.ndarray, dtype: IntType, where: str) -> np.ndarray:
+    if x.size and (x.min() < dtype.min or x.max() > dtype.max):
+        raise ValueError(f"{where}: values outside {dtype} range [{dtype.min}, {dtype.max}]")
+    return x
+
+
+@dataclass
+class MatMul:
+    """MVAU: x (..., MW) @ W (MW, MH); the input is read as rows of MW (a 2x2x64 map feeds MW = 256)."""
+
+    weights: np.ndarray
+    in_dtype: IntType
+    out_shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        # |sum_i x_i w_ij| <= max|x| * sum_i |w_ij|: the bound uses the input type and the actual weights
+        self.bound = self.in_dtype.magnitude * int(np.abs(self.weights.astype(np.int64)).sum(axis=0).max())
+        if self.bound < FLOAT32_EXACT:
+            self.arithmetic, dtype = "float32", np.float32
+        elif self.bound < FLOAT64_EXACT:
+            self.arithmetic, dtype = "float64", np.float64
+        else:
+            self.arithmetic, dtype = "int64", np.int64
+        self._w = self.weights.astype(dtype)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = x.reshape(x.shape[0], -1, self._w.shape[0]).astype(self._w.dtype) @ self._w
+        y = y.astype(np.int64) if self.arithmetic == "int64" else np.rint(y).astype(np.int64)
+        return y.reshape(x.shape[0], *self.out_shape)
+
+
+@dataclass
+class Threshold:
+    """Thresholding: y = #{k : x >= t_ck} + act_val per channel c (channels last; one shared row allowed)."""
+
+    thresholds: np.ndarray
+    act_val: int
+
+    def __post_init__(self) -> None:
+        t = self.thresholds.astype(np.int64)
+        if np.any(np.diff(t, axis=1) < 0):
+            raise ValueError("thresholds must be ascending along each channel")
+        self.steps = t.shape[1]
+        # all channels in one sorted array: channel c's thresholds shifted by c * span
+        self._span = int(t.max() - t.min() + 2) if t.size else 1
+        self._lo = int(t.min()) if t.size else 0
+        self._flat = ((t - self._lo) + np.arange(t.shape[0])[:, None] * self._span).ravel()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        clipped = np.clip(x - self._lo, -1, self._span - 1)
+        if self.thresholds.shape[0] == 1:  # one row shared by all channels
+            return np.searchsorted(self._flat, clipped, side="right") + self.act_val
+        channel = np.arange(x.shape[-1])
+        counts = np.searchsorted(self._flat, clipped + channel * self._span, side="right")
+        return counts - channel * self.steps + self.act_val
+
+
+@dataclass
+class Pad:
+    """FMPadding: zero rows/columns around (N, H, W, C); padding = top, left, bottom, right."""
+
+    padding: tuple[int, int, int, int]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        top, left, bottom, right = self.padding
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
+@dataclass
+class Window:
+    """ConvolutionInputGenerator: (N, H, W, C) -> (N, OH, OW, KH * KW * C), kernel position major, channel minor."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    out_hw: tuple[int, int]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.kernel, self.stride, self.dilation, self.out_hw
+        taps = [x[:, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw, :]
+                for i in range(kh) for j in range(kw)]
+        return np.concatenate(taps, axis=-1)
+
+
+@dataclass
+class Upsample:
+    """UpsampleNearestNeighbour: (N, H, W, C) -> (N, OH, OW, C), each pixel repeated OH / H times."""
+
+    factor: tuple[int, int]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(x, self.factor[0], axis=1), self.factor[1], axis=2)
+
+
+@dataclass
+class Transpose:
+    """Inner/OuterShuffle: view the batch item as `view`, permute the axes, reshape to the output shape."""
+
+    view: tuple[int, ...]
+    perm: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        y = x.reshape(n, *self.view[1:]).transpose(0, *self.perm[1:])
+        return y.reshape(n, *self.out_shape[1:])
