@@ -1,6 +1,7 @@
 """Export a finished dataflow graph as the simulator's compact artefact (numpy .npz, no onnx needed to read).
 
-One entry ``spec`` holds JSON: format, borders (shapes, integer types, the host tail) and one record per
+One entry ``spec`` holds JSON: format, borders (shapes, integer types, FINN's folded stream shapes that
+the packed DMA buffers follow, the host tail) and one record per
 layer in stream order (kind, FINN node name and op, shapes, integer types, folding, geometry). Arrays
 ``weights_<i>`` (MW x MH) and ``thresholds_<i>`` (C or 1 x steps) hold each layer's integer parameters
 in the narrowest numpy integer type that holds them.
@@ -89,10 +90,13 @@ def export_artefact(model: ModelWrapper, path: Path) -> dict:
             arrays[f"thresholds_{i}"] = _narrow(model.get_initializer(node.input[1]))
         layers.append(record)
     name_in, name_out = model.graph.input[0].name, model.graph.output[0].name
+    first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     spec = {"format": FORMAT,
-            "input": {"shape": list(model.get_tensor_shape(name_in)), "dtype": model.get_tensor_datatype(name_in).name},
+            "input": {"shape": list(model.get_tensor_shape(name_in)), "dtype": model.get_tensor_datatype(name_in).name,
+                      "folded_shape": list(first.get_folded_input_shape())},
             "output": {"shape": list(model.get_tensor_shape(name_out)),
-                       "dtype": model.get_tensor_datatype(name_out).name},
+                       "dtype": model.get_tensor_datatype(name_out).name,
+                       "folded_shape": list(last.get_folded_output_shape())},
             "host_tail": json.loads(model.get_metadata_prop(HOST_TAIL_KEY) or "[]"), "layers": layers}
     np.savez_compressed(path, spec=np.array(json.dumps(spec)), **arrays)
     return spec

@@ -8,7 +8,8 @@ Steps without Vivado: QONNX export of the QAT checkpoint, FINN cleanup/streamlin
 (hw.transforms), HW layers, specialisation + folding (hw.folding), FINN's estimate reports, and a check
 that FINN's Python execution of the final graphs equals the Brevitas integer codes on real face crops.
 Result: bitstreams/<target>-<model>/ with manifest.json, the dataflow graphs (encoder.onnx,
-decoder.onnx), FINN's estimate reports and the test vectors (vectors.npz: face crops, not committed).
+decoder.onnx), the simulator's artefacts (encoder.npz, decoder.npz: sim/), FINN's estimate reports and
+the test vectors (vectors.npz: face crops, not committed); the simulator is checked on them too.
 Without --estimate-only the same run goes on, with Vivado, to IP generation, FIFO sizing, stitched IP,
 bitstream and PYNQ driver for the merged graph (hw.merge); without Vivado it stops before them with exit
 code 2 and writes nothing.
@@ -33,6 +34,7 @@ from typing import TextIO
 
 import numpy as np
 
+from hw.artefact import export_artefact
 from hw.device import TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.execute import execute_dataflow
@@ -45,6 +47,7 @@ from quant.export import export_accelerator
 from quant.qat import load_quant_checkpoint
 from quant.qvae import Z_SCALE
 from quant.vectors import integer_vectors
+from sim.accelerator import SimAccelerator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "quant" / "checkpoints" / "w4a4_c24" / "vae_w4a4_c24.pt"
@@ -160,15 +163,20 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
 
     crops = face_crops(args.faces, args.vectors)
     vectors = integer_vectors(nets["encoder"], nets["decoder"], crops)
-    mismatches = {}
+    mismatches: dict[str, dict[str, int]] = {"finn_python": {}, "simulator": {}}
     for acc in ACCELERATORS:
+        export_artefact(final[acc], stage / f"{acc}.npz")
+        expected = vectors[f"{acc}_out"]
         start = time.perf_counter()
-        produced = execute_dataflow(final[acc], vectors[f"{acc}_in"])
+        finn_out = execute_dataflow(final[acc], vectors[f"{acc}_in"]).reshape(expected.shape)
         seconds[acc]["python_execution_check"] = round(time.perf_counter() - start, 2)
-        mismatches[acc] = int(np.count_nonzero(produced.reshape(vectors[f"{acc}_out"].shape) != vectors[f"{acc}_out"]))
-    if any(mismatches.values()):
-        raise BuildError(f"FINN's execution differs from Brevitas: {mismatches} mismatching integers")
-    print(f"FINN Python execution == Brevitas integer codes on {len(crops)} face crops and {len(crops)} latents")
+        sim_out = SimAccelerator.load(stage / f"{acc}.npz").run(vectors[f"{acc}_in"]).reshape(expected.shape)
+        mismatches["finn_python"][acc] = int(np.count_nonzero(finn_out != expected))
+        mismatches["simulator"][acc] = int(np.count_nonzero(sim_out != expected))
+    if any(v for m in mismatches.values() for v in m.values()):
+        raise BuildError(f"integer outputs differ from Brevitas: {mismatches} mismatching integers")
+    print(f"FINN Python execution == simulator == Brevitas integer codes on {len(crops)} face crops and "
+          f"{len(crops)} latents")
     np.savez_compressed(stage / "vectors.npz", **vectors)
 
     manifest = {
@@ -181,6 +189,7 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
                  "activations": model.spec.act_bits, "outputs": model.spec.out_bits},
         "versions": _versions(),
         "graphs": {a: {"file": f"{a}.onnx", "sha256": sha256(stage / f"{a}.onnx"),
+                       "simulator_artefact": {"file": f"{a}.npz", "sha256": sha256(stage / f"{a}.npz")},
                        "input": {"shape": final[a].get_tensor_shape(final[a].graph.input[0].name),
                                  "dtype": final[a].get_tensor_datatype(final[a].graph.input[0].name).name},
                        "output": {"shape": final[a].get_tensor_shape(final[a].graph.output[0].name),

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.dtypes import IntType
 from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, _check_range
+from sim.packing import pack, unpack, word_bytes
 
 FORMAT = "facevault-accelerator/1"
 
@@ -70,6 +71,8 @@ class SimAccelerator:
         self.in_shape = tuple(spec["input"]["shape"][1:])
         self.out_shape = tuple(spec["output"]["shape"][1:])
         self.out_dtype = IntType.parse(spec["output"]["dtype"])
+        self.in_folded = tuple(spec["input"]["folded_shape"][1:])
+        self.out_folded = tuple(spec["output"]["folded_shape"][1:])
         self.layers = [Layer(rec["name"], rec["kind"], IntType.parse(rec["out_dtype"]), tuple(rec["out_shape"][1:]),
                              _build_layer(i, rec, arrays)) for i, rec in enumerate(spec["layers"])]
 
@@ -78,6 +81,24 @@ class SimAccelerator:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         return cls(json.loads(str(arrays.pop("spec"))), arrays)
+
+    @property
+    def in_packed_shape(self) -> tuple[int, ...]:
+        """Shape of one input in FINN's packed buffer (folded stream shape, last axis in bytes)."""
+        return (*self.in_folded[:-1], word_bytes(self.in_folded[-1], self.in_dtype))
+
+    @property
+    def out_packed_shape(self) -> tuple[int, ...]:
+        return (*self.out_folded[:-1], word_bytes(self.out_folded[-1], self.out_dtype))
+
+    def execute(self, packed: np.ndarray) -> np.ndarray:
+        """The FPGA's interface: packed uint8 input buffer (N, *in_packed_shape) -> packed output buffer."""
+        packed = np.asarray(packed, np.uint8)
+        if packed.shape[1:] != self.in_packed_shape:
+            raise ValueError(f"packed input {packed.shape[1:]} != {self.in_packed_shape}")
+        n = packed.shape[0]
+        ints = unpack(packed, self.in_dtype, self.in_folded[-1]).reshape(n, *self.in_shape)
+        return pack(self.run(ints).reshape(n, *self.out_folded), self.out_dtype)
 
     def run(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
         """Integers (N, *input shape) -> integers (N, *output shape); `trace` collects every layer's output."""

@@ -27,7 +27,9 @@ def test_estimate_only_build_writes_a_complete_manifest(tiny_checkpoint, data_di
     for acc in ("encoder", "decoder"):
         assert manifest["graphs"][acc]["sha256"] == _sha(out / f"{acc}.onnx")
         assert manifest["graphs"][acc]["host_tail"][-1]["op"] == "Mul"
-        assert manifest["verification"]["mismatching_integers"][acc] == 0
+        assert manifest["verification"]["mismatching_integers"]["finn_python"][acc] == 0
+        assert manifest["verification"]["mismatching_integers"]["simulator"][acc] == 0
+        assert manifest["graphs"][acc]["simulator_artefact"]["sha256"] == _sha(out / f"{acc}.npz")
     assert manifest["graphs"]["decoder"]["output"]["shape"] == [1, 64, 64, 2]
     chip = manifest["estimates"]["chip"]
     assert chip["faces_per_s"] >= 1000 and chip["within_limits"]
@@ -64,4 +66,5 @@ def test_shipped_model_meets_its_targets_and_finn_executes_it_exactly(data_dir, 
     chip = manifest["estimates"]["chip"]
     assert chip["faces_per_s"] >= 1000 and chip["within_limits"]
     assert manifest["verification"]["face_crops"] == 32
-    assert manifest["verification"]["mismatching_integers"] == {"encoder": 0, "decoder": 0}
+    assert manifest["verification"]["mismatching_integers"] == {
+        "finn_python": {"encoder": 0, "decoder": 0}, "simulator": {"encoder": 0, "decoder": 0}}
