@@ -213,6 +213,10 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
                 "and Vitis HLS). Steps that ran: QONNX export, FINN streamlining, HW conversion, folding, estimates,"
                 " Python-execution check. Nothing was written; rerun with --estimate-only for the estimates.")
         manifest["vivado"] = build_bitstream(final, target, work, stage)
+    reference = Path(args.checkpoint).parent / "score_reference.json"
+    if reference.exists():  # the host scores with the quantized model's own reference
+        shutil.copy(reference, stage / "score_reference.json")
+    manifest["score_reference"] = "score_reference.json" if reference.exists() else None
     stage.joinpath("manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
     out = args.out or ROOT / "bitstreams" / f"{target.name}-{name}"
     for f in ("encoder_qonnx.onnx", "decoder_qonnx.onnx"):

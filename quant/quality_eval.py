@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.quality_eval", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (report.json beside it)")
-    ap.add_argument("--backend", choices=BACKENDS, default="float", help="float or quant (a quant.qat checkpoint)")
+    ap.add_argument("--backend", choices=[b for b in BACKENDS if b != "sim"], default="float",
+                    help="float or quant (a quant.qat checkpoint)")
     ap.add_argument("--probes", type=Path, required=True, help="probe crops from python -m quant.probes")
     ap.add_argument("--reference-crops", type=Path,
                     help="crops of good faces from the deployment's domain (quant.data output) to fit the score "

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from host.accelerated import latent_codes
 from quant.float_backend import batched
 from quant.qat import load_quant_checkpoint
 from quant.qvae import Z_SCALE
-
-
-def latent_codes(z: np.ndarray) -> np.ndarray:
-    """Host-side quantization of sampled latents to the decoder's int8 input codes."""
-    return np.clip(np.rint(z / Z_SCALE), -128, 127).astype(np.float32)
 
 
 class QuantBackend:
@@ -31,5 +27,5 @@ class QuantBackend:
         return out[:, :self.latent], out[:, self.latent:]
 
     def decode(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = batched(self.model.decoder, latent_codes(z))
+        out = batched(self.model.decoder, latent_codes(z, Z_SCALE).astype(np.float32))
         return out[:, 0], out[:, 1]

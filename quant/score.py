@@ -65,11 +65,17 @@ def demo_images() -> list[tuple[str, np.ndarray]]:
         for name in DEGRADATIONS]
 
 
-BACKENDS = ("float", "quant")
+BACKENDS = ("float", "quant", "sim")
+DEFAULT_BUILD = Path(__file__).resolve().parents[1] / "bitstreams" / "zcu104-vae_w4a4_c24"
 
 
 def make_backend(kind: str, checkpoint: Path) -> VAEBackend:
-    """``float``: the float PyTorch VAE; ``quant``: the Brevitas low-bit VAE (a quant.qat checkpoint)."""
+    """``float``: the float PyTorch VAE; ``quant``: the Brevitas low-bit VAE (a quant.qat checkpoint);
+    ``sim``: the bit-accurate simulator of a hw build folder (`checkpoint` is then that folder)."""
+    if kind == "sim":
+        from host.accelerated import simulated_vae
+
+        return simulated_vae(checkpoint)
     if kind == "float":
         from quant.float_backend import FloatBackend
 
@@ -81,16 +87,23 @@ def make_backend(kind: str, checkpoint: Path) -> VAEBackend:
     raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {kind!r}")
 
 
+def reference_path(kind: str, checkpoint: Path) -> Path:
+    """Where a backend's score reference lies: beside the checkpoint, or inside a build folder."""
+    return (checkpoint if kind == "sim" else checkpoint.parent) / "score_reference.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.score", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="*", type=Path, help="image files (none: the built-in demo)")
     ap.add_argument("--backend", choices=BACKENDS, default="float",
-                    help="which model computes the VAE: float PyTorch, or the Brevitas low-bit model (--checkpoint "
-                         "must then be a quant.qat checkpoint)")
-    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
-                    help="checkpoint (float, or quant.qat with --backend quant); its score reference must lie "
-                         "beside it (score_reference.json)")
+                    help="which model computes the VAE: float PyTorch, the Brevitas low-bit model (--checkpoint "
+                         "must then be a quant.qat checkpoint), or the bit-accurate accelerator simulator "
+                         "(--checkpoint is then a hw build folder; default bitstreams/zcu104-vae_w4a4_c24)")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="float checkpoint (default), quant.qat checkpoint (--backend quant) or build folder "
+                         "(--backend sim); its score reference must lie beside it, or in the build folder "
+                         "(score_reference.json)")
     ap.add_argument("--score", choices=sorted(SCORES), default=DEFAULT_SCORE,
                     help=f"quality score reported as `score` (default: {DEFAULT_SCORE})")
     ap.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -109,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         except (ImageError, OSError) as exc:
             errors.append(str(exc))
             print(f"error: {exc}", file=sys.stderr)
-    backend = make_backend(args.backend, args.checkpoint)
-    reference = Reference.load(args.checkpoint.parent / "score_reference.json")
+    checkpoint = args.checkpoint or (DEFAULT_BUILD if args.backend == "sim" else DEFAULT_CHECKPOINT)
+    backend = make_backend(args.backend, checkpoint)
+    reference = Reference.load(reference_path(args.backend, checkpoint))
     results, crops = crop_images(images)
     score_crops(results, crops, backend, reference, args.score)
     if args.montage:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from host.accelerated import latent_codes
 from host.likelihood import bound_log_sigma_z, latent_noise
 from quant.export import integer_codes, output_scales
-from quant.quant_backend import latent_codes
-from quant.qvae import QuantDecoder, QuantEncoder
+from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder
 
 
 def integer_vectors(encoder: QuantEncoder, decoder: QuantDecoder, crops: np.ndarray) -> dict[str, np.ndarray]:
@@ -22,6 +22,6 @@ def integer_vectors(encoder: QuantEncoder, decoder: QuantDecoder, crops: np.ndar
     latent = mu_and_sigma.shape[1] // 2
     eps = latent_noise(latent, samples=len(crops))  # one sample per crop
     z = mu_and_sigma[:, :latent] + np.exp(bound_log_sigma_z(mu_and_sigma[:, latent:])) * eps
-    z_codes = latent_codes(z).astype(np.int64)
+    z_codes = latent_codes(z, Z_SCALE)
     return {"encoder_in": crops[..., None], "encoder_out": enc_out,
             "decoder_in": z_codes, "decoder_out": integer_codes(decoder, z_codes.astype(np.float32))}

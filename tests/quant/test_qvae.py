@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 import torch
 
+from host.accelerated import latent_codes
 from host.scoring import reconstruct
 from quant.export import execute, export_accelerator
 from quant.qat import load_quant_checkpoint, quantize_train
-from quant.quant_backend import QuantBackend, latent_codes
+from quant.quant_backend import QuantBackend
 from quant.qvae import QuantDecoder, QuantSpec, from_float
 from quant.train import TrainConfig, train
 from quant.vae import VAE, DecoderKind, VAEConfig
@@ -70,4 +71,4 @@ def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
 
 def test_latent_codes_round_and_saturate_on_the_int8_grid():
     z = np.array([[0.0, 1 / 32 + 1e-6, -0.3, 100.0, -100.0]])
-    np.testing.assert_array_equal(latent_codes(z), [[0, 1, -5, 127, -128]])
+    np.testing.assert_array_equal(latent_codes(z, 1 / 16), [[0, 1, -5, 127, -128]])
