@@ -2,7 +2,8 @@
 
 Every layer maps an int64 array (N, *shape) to an int64 array and checks that what it produces fits the
 layer's output type. The matrix layer picks its arithmetic from a bound on the accumulator: float32 BLAS
-when every partial sum provably fits 24 bits, float64 when it fits 53, Python-free int64 otherwise.
+when every partial sum provably fits 24 bits, float64 when it fits 53, int64 when it fits 63, and Python
+integers beyond (exact, slow; no layer of ours comes near).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sim.dtypes import IntType
 
 FLOAT32_EXACT = 1 << 24
 FLOAT64_EXACT = 1 << 53
+INT64_EXACT = 1 << 63
 
 
 def _check_range(x: np.ndarray, dtype: IntType, where: str) -> np.ndarray:
@@ -38,13 +40,15 @@ class MatMul:
             self.arithmetic, dtype = "float32", np.float32
         elif self.bound < FLOAT64_EXACT:
             self.arithmetic, dtype = "float64", np.float64
-        else:
+        elif self.bound < INT64_EXACT:
             self.arithmetic, dtype = "int64", np.int64
+        else:  # Python integers: exact at any width, slow
+            self.arithmetic, dtype = "object", object
         self._w = self.weights.astype(dtype)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y = x.reshape(x.shape[0], -1, self._w.shape[0]).astype(self._w.dtype) @ self._w
-        y = y.astype(np.int64) if self.arithmetic == "int64" else np.rint(y).astype(np.int64)
+        y = np.rint(y).astype(np.int64) if self.arithmetic.startswith("float") else y
         return y.reshape(x.shape[0], *self.out_shape)
 
 
