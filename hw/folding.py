@@ -132,6 +132,9 @@ def mvau_options(node, impl: str, cycles: int, target: Target) -> list[MVAUOptio
              for pe, simd in itertools.product(_divisors(mh), _divisors(mw))
              if impl == "rtl" or pe * simd * wbits <= HLS_WEIGHT_STREAM_MAX]
     feasible = [f for f in folds if f[0] <= cycles] or [min(folds)]
+    # the cheapest fold is among the least parallel ones meeting the target: keep PE x SIMD <= 2 x minimum
+    least = min(pe * simd for _, pe, simd in feasible)
+    feasible = [f for f in feasible if f[1] * f[2] <= 2 * least]
     options = []
     for memory in MEMORIES[impl]:
         best = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,8 @@ def export_accelerator(net: QuantEncoder | QuantDecoder, path: Path) -> ModelWra
     raw = path.with_suffix(".raw.onnx")
     export_qonnx(net, input_t=example, export_path=str(raw))
     model = cleanup_model(ModelWrapper(str(raw)))
-    os.remove(raw)
+    for leftover in (raw, raw.with_name(raw.name + ".data")):  # the exporter may write weights beside the graph
+        leftover.unlink(missing_ok=True)
     model.set_tensor_datatype(model.graph.input[0].name, dtype)
     model.save(str(path))
     return model
