@@ -133,10 +133,10 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
         cycles = {"encoder": int(target.clock_hz / args.search_fps),
                   "decoder": int(target.clock_hz / (args.search_fps * args.passes))}
         with _quiet(log):
-            found = search_folding(generic, cycles, target, macs)
+            found = search_folding(generic, cycles, target, macs, uram=not args.no_uram)
         fold_file.parent.mkdir(parents=True, exist_ok=True)
         fold_file.write_text(json.dumps({"target": target.name, "model": name, "search_fps": args.search_fps,
-                                         "decoder_passes": args.passes, "macs": macs,
+                                         "decoder_passes": args.passes, "macs": macs, "uram": not args.no_uram,
                                          **{a: found[a].to_dict() for a in ACCELERATORS}}, indent=1))
         print(f"wrote folding {fold_file}")
     if not fold_file.exists():
@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
                          "which Verilator can simulate), on LUTs, or chosen per layer (mixed)")
     ap.add_argument("--decoder-macs", choices=sorted(MAC_POLICIES), default="mixed",
                     help="with --search-fps: the same for the decoder (default: mixed, chosen per layer)")
+    ap.add_argument("--no-uram", action="store_true",
+                    help="with --search-fps: keep weights out of URAM (BRAM and LUTRAM only); the c=24 model "
+                         "then does not fit 1,000 faces/s")
     ap.add_argument("--passes", type=int, default=10, help="decoder passes per face (L Monte-Carlo samples)")
     ap.add_argument("--faces", type=Path, default=DEFAULT_FACES,
                     help="LFW folder (images/ + pairs.txt) for the test vectors")

@@ -30,10 +30,6 @@ class Target:
         """Recommended maximum use of `resource` (for timing closure)."""
         return self.available[resource] * self.limit_fraction[resource]
 
-    def fractions(self, used: dict[str, float]) -> dict[str, float]:
-        """Use of each resource as a fraction of the whole device."""
-        return {r: used.get(r, 0) / self.available[r] for r in RESOURCES}
-
 
 # FINN's ZU7EV_Platform figures and DEFAULT_RES_LIMITS (finn/util/platforms.py), 200 MHz as in the issue.
 ZCU104 = Target(

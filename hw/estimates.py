@@ -21,15 +21,15 @@ def chip_summary(accelerators: dict[str, dict], passes: int, target: Target) -> 
     FINN estimates neither FIFOs, width converters, DMAs nor the Zynq shell, and FF only for some layers;
     the figures are lower bounds of what Vivado will report.
     """
-    used = {r: sum(a["resources"].get(r, 0) for a in accelerators.values()) for r in RESOURCES}
-    estimated = {r for a in accelerators.values() for r in a["resources"]}
+    estimated = [r for r in RESOURCES if any(r in a["resources"] for a in accelerators.values())]
+    used = {r: sum(a["resources"].get(r, 0) for a in accelerators.values()) for r in estimated}
     limits = {r: target.limit(r) for r in RESOURCES}
     return {
         "faces_per_s": min(accelerators["encoder"]["fps"], accelerators["decoder"]["fps"] / passes),
         "decoder_passes": passes,
         "clock_mhz": target.clock_mhz,
         "used": used,
-        "fraction_of_device": {r: round(f, 4) for r, f in target.fractions(used).items()},
+        "fraction_of_device": {r: round(used[r] / target.available[r], 4) for r in estimated},
         "recommended_limit": limits,
         "within_limits": all(used[r] <= limits[r] for r in estimated),
         "not_estimated_by_finn": sorted(set(RESOURCES) - estimated),

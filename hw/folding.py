@@ -39,6 +39,8 @@ FOLDING_ATTRS = ("PE", "SIMD", "parallel_window", "ram_style", "resType", "mem_m
                  "runtime_writeable_weights", "ram_style_thresholds", "depth_trigger_uram", "depth_trigger_bram")
 MEMORIES = {"rtl": ("block", "ultra"), "hls": ("block", "ultra", "distributed")}
 # MVAU_rtl.lut_estimation counts no LUTRAM, so "distributed" is offered to LUT-MAC layers only.
+# URAM weights need runtime_writeable_weights=1 (the host loads them at start-up). The paper-sized
+# weights (c=24: 9.5 Mbit at 4 bit) do not fit the 11 Mbit of BRAM without them.
 HLS_WEIGHT_STREAM_MAX = 8191  # AP_INT_MAX_W: PE x SIMD x weight bits of an MVAU_hls weight stream
 
 
@@ -122,7 +124,7 @@ def _cost(resources: dict[str, float], target: Target) -> float:
     return sum(v / target.limit(r) for r, v in resources.items())
 
 
-def mvau_options(node, impl: str, cycles: int, target: Target) -> list[MVAUOption]:
+def mvau_options(node, impl: str, cycles: int, target: Target, uram: bool = True) -> list[MVAUOption]:
     """Per weight memory, the cheapest (PE, SIMD) of a specialised MVAU that meets `cycles` (else the fastest)."""
     inst = getCustomOp(node)
     mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
@@ -136,7 +138,7 @@ def mvau_options(node, impl: str, cycles: int, target: Target) -> list[MVAUOptio
     least = min(pe * simd for _, pe, simd in feasible)
     feasible = [f for f in feasible if f[1] * f[2] <= 2 * least]
     options = []
-    for memory in MEMORIES[impl]:
+    for memory in [m for m in MEMORIES[impl] if uram or m != "ultra"]:
         best = None
         for _, pe, simd in feasible:
             inst.set_nodeattr("PE", pe)
@@ -201,11 +203,11 @@ MAC_POLICIES = {"dsp": ("rtl",), "lut": ("hls",), "mixed": ("rtl", "hls")}
 
 
 def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], target: Target,
-                   macs: str | dict[str, str] = "mixed") -> dict[str, Folding]:
+                   macs: str | dict[str, str] = "mixed", uram: bool = True) -> dict[str, Folding]:
     """Fold every accelerator in `generic` (name -> graph before specialisation) for its cycle target.
 
     `macs` (one policy, or one per accelerator): "dsp" (every MVAU on DSPs: a pure-RTL design),
-    "lut" (every MVAU on LUTs) or "mixed" (chosen per layer).
+    "lut" (every MVAU on LUTs) or "mixed" (chosen per layer). `uram`: also offer URAM for weights.
     """
     policy = macs if isinstance(macs, dict) else dict.fromkeys(generic, macs)
     folded, options, fixed = {}, {}, dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
@@ -216,7 +218,7 @@ def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], tar
                                              target.part), cycles[name])
             folded[name, impl] = spec
             for k, node in enumerate(_mvaus(spec)):
-                options.setdefault((name, k), []).extend(mvau_options(node, impl, cycles[name], target))
+                options.setdefault((name, k), []).extend(mvau_options(node, impl, cycles[name], target, uram))
         for r, v in _non_mvau_resources(folded[name, impls[0]], target.part).items():
             fixed[r] += v
     keys = list(options)

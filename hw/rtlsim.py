@@ -10,6 +10,7 @@ between frames when several frames stream through back to back.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -25,8 +26,9 @@ from qonnx.custom_op.registry import getCustomOp
 from sim.dtypes import IntType
 from sim.packing import pack, unpack
 
-# Verilator rejects a constant function declared inside a generate block in FINN's add_multi.sv; this
-# replaces its LEAF_LOAD table by a module-scope function computing the same numbers (functionally neutral).
+# Verilator 5.048 rejects two constructs of FINN's RTL library; both patches are functionally neutral.
+# add_multi.sv declares a constant function inside a generate block: its LEAF_LOAD table becomes a
+# module-scope function computing the same numbers.
 _LEAF_LOAD_TABLE = """		typedef int unsigned  leaf_load_t[2*N-1];
 		function leaf_load_t init_leaf_loads();
 			automatic leaf_load_t  res;
@@ -52,7 +54,43 @@ PATCHES = {"add_multi.sv": [(_LEAF_LOAD_TABLE, ""),
                             ("	localparam int unsigned  L = $clog2(N);  // Number of levels with reductions\n",
                              _LEAF_LOAD_FUNCTION),
                             ("LEAF_LOAD[i]", "leaf_load(i)"), ("LEAF_LOAD[LIDX]", "leaf_load(LIDX)"),
-                            ("LEAF_LOAD[RIDX]", "leaf_load(RIDX)")]}
+                            ("LEAF_LOAD[RIDX]", "leaf_load(RIDX)")],
+           # a constant function returning an unpacked struct: split into two int functions, packed struct
+           "fifo.sv": [("""	typedef struct {
+		int unsigned  lo;
+		int unsigned  hi;
+	} abits_t;
+	function abits_t INIT_ABITS();
+		automatic abits_t  abits = '{ lo: $clog2(DEPTH_REQ), hi: 0 };
+		if(abits.lo > MIN_ABITS) begin
+			// Consider Decomposition into lo + hi
+			automatic int unsigned  hi_abits = $clog2(DEPTH_REQ - 2**(abits.lo-1));
+			if(hi_abits < abits.lo - 1) begin
+				abits.lo--;
+				abits.hi = hi_abits < 1? 1 : hi_abits;
+			end
+		end
+		return  abits;
+	endfunction : INIT_ABITS
+	localparam abits_t       ABITS      = INIT_ABITS();""", """	typedef struct packed {
+		int unsigned  lo;
+		int unsigned  hi;
+	} abits_t;
+	function automatic int unsigned init_abits(input bit want_hi);
+		automatic int unsigned  lo = $clog2(DEPTH_REQ), hi = 0;
+		if(lo > MIN_ABITS) begin
+			automatic int unsigned  hi_abits = $clog2(DEPTH_REQ - 2**(lo-1));
+			if(hi_abits < lo - 1) begin
+				lo--;
+				hi = hi_abits < 1? 1 : hi_abits;
+			end
+		end
+		return  want_hi? hi : lo;
+	endfunction
+	localparam abits_t       ABITS      = '{ lo: init_abits(0), hi: init_abits(1) };""")],
+           # a $error format with %0d but no argument (xsim tolerates it, Verilator refuses it)
+           "skid.sv": [('$error("%m: Requested number of %0d FEED_STAGES exceeds SRL capacity.");',
+                        '$error("%m: Requested number of FEED_STAGES exceeds SRL capacity.");')]}
 
 HARNESS = """#include "Vchain_top.h"
 #include "verilated.h"
@@ -190,8 +228,9 @@ class RTLChain:
             body.append(f"  {inst.get_verilog_top_module_name()} u{i} ({', '.join(conns)});")
         import finn
 
-        rtllib = Path(finn.__file__).parent / "finn-rtllib" / "memstream" / "hdl"
-        files += [str(f) for f in sorted(rtllib.glob("memstream*.sv")) if str(f) not in files]
+        rtllib = Path(finn.__file__).parent / "finn-rtllib"
+        extra = [*sorted((rtllib / "memstream" / "hdl").glob("memstream*.sv")), rtllib / "axi" / "hdl" / "axilite.sv"]
+        files += [str(f) for f in extra if str(f) not in files]
         iw = self.first.get_verilog_top_module_intf_names()["s_axis"][0][1]
         ow = self.last.get_verilog_top_module_intf_names()["m_axis"][0][1]
         top = (f"module chain_top (input ap_clk, input ap_rst_n,\n"
@@ -260,3 +299,45 @@ class RTLChain:
 
     def last_shape(self) -> tuple[int, ...]:
         return tuple(self.last.get_normal_output_shape())[1:]
+
+
+def _with_bram_weights(model: ModelWrapper, name: str) -> ModelWrapper:
+    """A copy whose MVAU `name` reads its weights from BRAM instead of URAM (same arithmetic)."""
+    model = copy.deepcopy(model)
+    inst = getCustomOp(model.get_node_from_name(name))
+    inst.set_nodeattr("ram_style", "block")
+    inst.set_nodeattr("runtime_writeable_weights", 0)
+    return model
+
+
+def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, work: Path, part: str,
+                 clock_ns: float, uram_too: bool = False) -> dict[str, dict]:
+    """Every RTL node alone in Verilator, fed the simulator's input to it (`trace`: every layer's output
+    for inputs `x`, `SimAccelerator.run(x, trace=...)`), compared with the simulator's output of it.
+
+    An MVAU whose weights live in URAM is simulated with BRAM weights (identical arithmetic): FINN's
+    runtime-writeable URAM memstream returned wrong words in Verilator (57 of 32,768 outputs of one
+    layer, a burst in the first frame). With `uram_too` it is also run as built ("uram_mismatches").
+    """
+    results = {}
+    inputs = [x, *trace[:-1]]
+
+    def simulate(m: ModelWrapper, node_name: str, folder: Path, index: int) -> dict:
+        try:
+            produced = RTLChain(m, [node_name], folder, part, clock_ns).run(inputs[index]).outputs
+        except RTLSimError as exc:  # reported, never hidden: the caller decides whether that is acceptable
+            return {"error": str(exc)}
+        expected = trace[index].reshape(produced.shape)
+        return {"values": int(expected.size), "mismatches": int(np.count_nonzero(produced != expected))}
+
+    for index, node in enumerate(model.graph.node):
+        if not node.op_type.endswith("_rtl"):
+            continue
+        uram = node.op_type.startswith("MVAU") and getCustomOp(node).get_nodeattr("ram_style") == "ultra"
+        target = _with_bram_weights(model, node.name) if uram else model
+        results[node.name] = {"op": node.op_type, "weights": "BRAM (built: URAM)" if uram else None,
+                              **simulate(target, node.name, Path(work) / node.name, index)}
+        if uram and uram_too:
+            as_built = simulate(model, node.name, Path(work) / f"{node.name}_uram", index)
+            results[node.name]["uram_mismatches"] = as_built.get("mismatches", as_built.get("error"))
+    return results

@@ -33,7 +33,8 @@ def test_estimate_only_build_writes_a_complete_manifest(tiny_checkpoint, data_di
     assert manifest["graphs"]["decoder"]["output"]["shape"] == [1, 64, 64, 2]
     chip = manifest["estimates"]["chip"]
     assert chip["faces_per_s"] >= 1000 and chip["within_limits"]
-    assert set(chip["fraction_of_device"]) == {"LUT", "FF", "BRAM_18K", "URAM", "DSP"}
+    assert set(chip["fraction_of_device"]) == {"LUT", "BRAM_18K", "URAM", "DSP"}
+    assert chip["not_estimated_by_finn"] == ["FF"]
     assert manifest["verification"]["vectors"]["sha256"] == _sha(out / "vectors.npz")
     assert manifest["vivado"]["bitstream"] is False
     assert not list(out.glob("*.bit"))
