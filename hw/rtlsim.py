@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
 from finn.transformation.fpgadataflow.prepare_ip import PrepareIP
 from finn.transformation.fpgadataflow.replace_verilog_relpaths import ReplaceVerilogRelPaths
+from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.general import GiveUniqueNodeNames
 
 from sim.dtypes import IntType
 from sim.packing import pack, unpack
@@ -177,13 +180,33 @@ class RTLResult:
     interval: float | None       # steady-state cycles between the last output words of successive frames
 
 
+def with_bram_weights(model: ModelWrapper, names: list[str]) -> ModelWrapper:
+    """A copy whose MVAUs `names` read URAM-placed weights from BRAM instead (same arithmetic)."""
+    model = copy.deepcopy(model)
+    for name in names:
+        inst = getCustomOp(model.get_node_from_name(name))
+        if inst.get_nodeattr("ram_style") == "ultra":
+            inst.set_nodeattr("ram_style", "block")
+            inst.set_nodeattr("runtime_writeable_weights", 0)
+    return model
+
+
 class RTLChain:
     """Consecutive RTL nodes of a dataflow graph, built into one Verilator model."""
 
-    def __init__(self, model: ModelWrapper, nodes: list[str], work: Path, part: str, clock_ns: float) -> None:
+    def __init__(self, model: ModelWrapper, nodes: list[str] | None, work: Path, part: str, clock_ns: float,
+                 bram_weights: bool = False) -> None:
+        """`nodes`: consecutive node names, or None for the whole graph, which then gets FINN's data-width
+        converters between layers whose stream widths differ (as FINN's stitching inserts them).
+        `bram_weights`: simulate MVAUs built with URAM weights with BRAM weights (same arithmetic)."""
         self.work = Path(work).resolve()
         self.work.mkdir(parents=True, exist_ok=True)
+        if nodes is None:
+            model = model.transform(InsertDWC()).transform(SpecializeLayers(part)).transform(GiveUniqueNodeNames())
+            nodes = [n.name for n in model.graph.node]
         names = set(nodes)
+        if bram_weights:
+            model = with_bram_weights(model, [n for n in nodes if n.startswith("MVAU")])
         model = model.transform(PrepareIP(part, clock_ns)).transform(ReplaceVerilogRelPaths())
         self.nodes = [n for n in model.graph.node if n.name in names]
         if [n.name for n in self.nodes] != list(nodes):
@@ -301,13 +324,6 @@ class RTLChain:
         return tuple(self.last.get_normal_output_shape())[1:]
 
 
-def _with_bram_weights(model: ModelWrapper, name: str) -> ModelWrapper:
-    """A copy whose MVAU `name` reads its weights from BRAM instead of URAM (same arithmetic)."""
-    model = copy.deepcopy(model)
-    inst = getCustomOp(model.get_node_from_name(name))
-    inst.set_nodeattr("ram_style", "block")
-    inst.set_nodeattr("runtime_writeable_weights", 0)
-    return model
 
 
 def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, work: Path, part: str,
@@ -334,7 +350,7 @@ def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, wo
         if not node.op_type.endswith("_rtl"):
             continue
         uram = node.op_type.startswith("MVAU") and getCustomOp(node).get_nodeattr("ram_style") == "ultra"
-        target = _with_bram_weights(model, node.name) if uram else model
+        target = with_bram_weights(model, [node.name]) if uram else model
         results[node.name] = {"op": node.op_type, "weights": "BRAM (built: URAM)" if uram else None,
                               **simulate(target, node.name, Path(work) / node.name, index)}
         if uram and uram_too:

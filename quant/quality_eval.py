@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{format_tables(result['tables_unseen'])}\n")
     (out / "quality_table.md").write_text(md)
     print(md)
-    print(f"{result['faces_per_second']:.1f} faces/s (1 encoder + L=10 decoder passes, float, this machine)")
+    print(f"{result['faces_per_second']:.1f} faces/s (1 encoder + L=10 decoder passes, {args.backend}, this machine)")
     return 0
 
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from hw.build import DEFAULT_CHECKPOINT, ROOT
 from hw.device import ZCU104
 from hw.flow import dataflow_config, to_dataflow
+from quant.data import crop_file, list_images, pair_persons
 from quant.export import export_accelerator
-from quant.qat import QuantVAE, save_quant_checkpoint
+from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
 from quant.qvae import QuantSpec, from_float
 from quant.vae import VAE, VAEConfig
+from quant.vectors import integer_vectors
 
 TINY = VAEConfig(channels=4, latent=8)
+BUILD = ROOT / "bitstreams" / "zcu104-vae_w4a4_c24"
+FACES = 256
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +38,23 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_generic(tiny_checkpoint, tmp_path_factory) -> dict:
     """Generic (unfolded) dataflow graphs of the tiny encoder and decoder."""
-    from quant.qat import load_quant_checkpoint
-
     model = load_quant_checkpoint(tiny_checkpoint)
     work = tmp_path_factory.mktemp("tiny_flow")
     return {name: to_dataflow(export_accelerator(net, work / f"{name}.onnx"), dataflow_config(work / name, ZCU104), {})
             for name, net in (("encoder", model.encoder), ("decoder", model.decoder))}
+
+
+@pytest.fixture(scope="session")
+def shipped_vectors(data_dir) -> dict:
+    """256 LFW face crops of evaluation persons (none used in training or in the score reference)."""
+    lfw = data_dir / "lfw-dev"
+    files = list_images([lfw / "images"], only_persons=pair_persons(lfw / "pairs.txt"))[::7]
+    crops = []
+    for path in files:
+        result = crop_file(path)
+        if result["status"] == "ok":
+            crops.append(result["crop"])
+        if len(crops) == FACES:
+            break
+    model = load_quant_checkpoint(DEFAULT_CHECKPOINT)
+    return integer_vectors(model.encoder, model.decoder, np.stack(crops))

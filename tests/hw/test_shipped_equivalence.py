@@ -10,31 +10,10 @@ import numpy as np
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 
-from hw.build import DEFAULT_CHECKPOINT, ROOT
+from hw.build import DEFAULT_CHECKPOINT
 from hw.execute import execute_dataflow
-from quant.data import crop_file, list_images, pair_persons
-from quant.qat import load_quant_checkpoint
-from quant.vectors import integer_vectors
 from sim.accelerator import SimAccelerator
-
-BUILD = ROOT / "bitstreams" / "zcu104-vae_w4a4_c24"
-COUNT = 256
-
-
-@pytest.fixture(scope="module")
-def vectors(data_dir):
-    """256 LFW face crops of evaluation persons (none used in training or in the score reference)."""
-    lfw = data_dir / "lfw-dev"
-    files = list_images([lfw / "images"], only_persons=pair_persons(lfw / "pairs.txt"))[::7]
-    crops = []
-    for path in files:
-        result = crop_file(path)
-        if result["status"] == "ok":
-            crops.append(result["crop"])
-        if len(crops) == COUNT:
-            break
-    model = load_quant_checkpoint(DEFAULT_CHECKPOINT)
-    return integer_vectors(model.encoder, model.decoder, np.stack(crops))
+from tests.hw.conftest import BUILD, FACES
 
 
 def test_build_folder_matches_the_checkpoint_and_its_files():
@@ -48,9 +27,10 @@ def test_build_folder_matches_the_checkpoint_and_its_files():
 
 
 @pytest.mark.parametrize("acc", ["encoder", "decoder"])
-def test_simulator_equals_finn_equals_brevitas_on_256_faces(vectors, acc):
+def test_simulator_equals_finn_equals_brevitas_on_256_faces(shipped_vectors, acc):
+    vectors = shipped_vectors
     expected = vectors[f"{acc}_out"]
-    assert len(expected) == COUNT
+    assert len(expected) == FACES
     sim = SimAccelerator.load(BUILD / f"{acc}.npz").run(vectors[f"{acc}_in"]).reshape(expected.shape)
     finn = execute_dataflow(ModelWrapper(str(BUILD / f"{acc}.onnx")), vectors[f"{acc}_in"]).reshape(expected.shape)
     assert np.count_nonzero(sim != expected) == 0
