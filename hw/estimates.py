@@ -32,5 +32,5 @@ def chip_summary(accelerators: dict[str, dict], passes: int, target: Target) -> 
         "fraction_of_device": {r: round(used[r] / target.available[r], 4) for r in estimated},
         "recommended_limit": limits,
         "within_limits": all(used[r] <= limits[r] for r in estimated),
-        "not_estimated_by_finn": sorted(set(RESOURCES) - estimated),
+        "not_estimated_by_finn": [r for r in RESOURCES if r not in estimated],
     }

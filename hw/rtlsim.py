@@ -180,6 +180,11 @@ class RTLResult:
     interval: float | None       # steady-state cycles between the last output words of successive frames
 
 
+def prepare_hdl(model: ModelWrapper, part: str, clock_ns: float) -> ModelWrapper:
+    """FINN's HDL generation for every node, with absolute paths to the memory files."""
+    return model.transform(PrepareIP(part, clock_ns)).transform(ReplaceVerilogRelPaths())
+
+
 def with_bram_weights(model: ModelWrapper, names: list[str]) -> ModelWrapper:
     """A copy whose MVAUs `names` read URAM-placed weights from BRAM instead (same arithmetic)."""
     model = copy.deepcopy(model)
@@ -195,10 +200,11 @@ class RTLChain:
     """Consecutive RTL nodes of a dataflow graph, built into one Verilator model."""
 
     def __init__(self, model: ModelWrapper, nodes: list[str] | None, work: Path, part: str, clock_ns: float,
-                 bram_weights: bool = False) -> None:
+                 bram_weights: bool = False, prepared: bool = False) -> None:
         """`nodes`: consecutive node names, or None for the whole graph, which then gets FINN's data-width
         converters between layers whose stream widths differ (as FINN's stitching inserts them).
-        `bram_weights`: simulate MVAUs built with URAM weights with BRAM weights (same arithmetic)."""
+        `bram_weights`: simulate MVAUs built with URAM weights with BRAM weights (same arithmetic).
+        `prepared`: FINN already generated the HDL of `model` (`prepare_hdl`)."""
         self.work = Path(work).resolve()
         self.work.mkdir(parents=True, exist_ok=True)
         if nodes is None:
@@ -207,7 +213,8 @@ class RTLChain:
         names = set(nodes)
         if bram_weights:
             model = with_bram_weights(model, [n for n in nodes if n.startswith("MVAU")])
-        model = model.transform(PrepareIP(part, clock_ns)).transform(ReplaceVerilogRelPaths())
+        if not prepared:
+            model = prepare_hdl(model, part, clock_ns)
         self.nodes = [n for n in model.graph.node if n.name in names]
         if [n.name for n in self.nodes] != list(nodes):
             raise ValueError(f"nodes {nodes} are not consecutive graph nodes in order")
@@ -338,9 +345,12 @@ def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, wo
     results = {}
     inputs = [x, *trace[:-1]]
 
+    prepared = prepare_hdl(model, part, clock_ns)
+
     def simulate(m: ModelWrapper, node_name: str, folder: Path, index: int) -> dict:
         try:
-            produced = RTLChain(m, [node_name], folder, part, clock_ns).run(inputs[index]).outputs
+            chain = RTLChain(m, [node_name], folder, part, clock_ns, prepared=m is prepared)
+            produced = chain.run(inputs[index]).outputs
         except RTLSimError as exc:  # reported, never hidden: the caller decides whether that is acceptable
             return {"error": str(exc)}
         expected = trace[index].reshape(produced.shape)
@@ -350,10 +360,10 @@ def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, wo
         if not node.op_type.endswith("_rtl"):
             continue
         uram = node.op_type.startswith("MVAU") and getCustomOp(node).get_nodeattr("ram_style") == "ultra"
-        target = with_bram_weights(model, [node.name]) if uram else model
+        target = with_bram_weights(model, [node.name]) if uram else prepared
         results[node.name] = {"op": node.op_type, "weights": "BRAM (built: URAM)" if uram else None,
                               **simulate(target, node.name, Path(work) / node.name, index)}
         if uram and uram_too:
-            as_built = simulate(model, node.name, Path(work) / f"{node.name}_uram", index)
+            as_built = simulate(prepared, node.name, Path(work) / f"{node.name}_uram", index)
             results[node.name]["uram_mismatches"] = as_built.get("mismatches", as_built.get("error"))
     return results
