@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.dtypes import IntType
-from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, _check_range
+from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, check_range
 from sim.packing import pack, unpack, word_bytes
 
 FORMAT = "facevault-accelerator/1"
@@ -36,7 +36,7 @@ def _build_layer(index: int, rec: dict, arrays) -> Callable[[np.ndarray], np.nda
     if kind == "matmul":
         weights = arrays[f"weights_{index}"]
         wtype = IntType.parse(rec["weight_dtype"])
-        _check_range(weights, wtype, f"{rec['name']} weights")
+        check_range(weights, wtype, f"{rec['name']} weights")
         if weights.shape != (rec["mw"], rec["mh"]):
             raise ValueError(f"{rec['name']}: weights {weights.shape}, expected {(rec['mw'], rec['mh'])}")
         return MatMul(weights, IntType.parse(rec["in_dtype"]), tuple(rec["out_shape"][1:]))
@@ -107,12 +107,12 @@ class SimAccelerator:
             raise ValueError(f"input shape {x.shape[1:]} != accelerator input {self.in_shape}")
         if not np.issubdtype(x.dtype, np.integer) and not np.array_equal(x, np.rint(x)):
             raise ValueError("accelerator inputs must be integers")
-        h = _check_range(x.astype(np.int64), self.in_dtype, "input")
+        h = check_range(x.astype(np.int64), self.in_dtype, "input").astype(self.in_dtype.numpy_dtype)
         for layer in self.layers:
             h = layer.fn(h)
             if h.shape[1:] != layer.out_shape:
                 raise AssertionError(f"{layer.name}: produced {h.shape[1:]}, expected {layer.out_shape}")
-            _check_range(h, layer.out_dtype, layer.name)
+            h = check_range(h, layer.out_dtype, layer.name).astype(layer.out_dtype.numpy_dtype, copy=False)
             if trace is not None:
                 trace.append(h)
-        return h
+        return h.astype(np.int64)

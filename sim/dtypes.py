@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 _NAME = re.compile(r"^(U?)INT(\d+)$")
 
 
@@ -27,6 +29,15 @@ class IntType:
     @property
     def max(self) -> int:
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        """The narrowest numpy integer type that holds every value (activations stay small in memory)."""
+        for candidate in (np.int8, np.uint8, np.int16, np.int32, np.int64):
+            info = np.iinfo(candidate)
+            if info.min <= self.min and self.max <= info.max:
+                return np.dtype(candidate)
+        raise ValueError(f"{self} does not fit 64 bits")
 
     @property
     def magnitude(self) -> int:

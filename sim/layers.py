@@ -1,9 +1,10 @@
 """Integer models of the FINN layers the hw build emits, on batches of channels-last tensors (numpy only).
 
-Every layer maps an int64 array (N, *shape) to an int64 array and checks that what it produces fits the
-layer's output type. The matrix layer picks its arithmetic from a bound on the accumulator: float32 BLAS
-when every partial sum provably fits 24 bits, float64 when it fits 53, int64 when it fits 63, and Python
-integers beyond (exact, slow; no layer of ours comes near).
+Every layer maps an integer array (N, *shape) to an integer array; the accelerator checks that it fits
+the layer's output type and keeps it in the narrowest numpy type that holds that type. The matrix layer
+picks its arithmetic from a bound on the accumulator: float32 BLAS when every partial sum provably fits
+24 bits, float64 when it fits 53, int64 when it fits 63, and Python integers beyond (exact, slow; no
+layer of ours comes near).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ FLOAT64_EXACT = 1 << 53
 INT64_EXACT = 1 << 63
 
 
-def _check_range(x: np.ndarray, dtype: IntType, where: str) -> np.ndarray:
+def check_range(x: np.ndarray, dtype: IntType, where: str) -> np.ndarray:
     if x.size and (x.min() < dtype.min or x.max() > dtype.max):
         raise ValueError(f"{where}: values outside {dtype} range [{dtype.min}, {dtype.max}]")
     return x
@@ -47,7 +48,8 @@ class MatMul:
         self._w = self.weights.astype(dtype)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = x.reshape(x.shape[0], -1, self._w.shape[0]).astype(self._w.dtype) @ self._w
+        rows = x.reshape(-1, self._w.shape[0]).astype(self._w.dtype)  # one 2D GEMM for the whole batch
+        y = rows @ self._w
         y = np.rint(y).astype(np.int64) if self.arithmetic.startswith("float") else y
         return y.reshape(x.shape[0], *self.out_shape)
 
@@ -70,7 +72,7 @@ class Threshold:
         self._flat = ((t - self._lo) + np.arange(t.shape[0])[:, None] * self._span).ravel()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        clipped = np.clip(x - self._lo, -1, self._span - 1)
+        clipped = np.clip(x.astype(np.int64) - self._lo, -1, self._span - 1)
         if self.thresholds.shape[0] == 1:  # one row shared by all channels
             return np.searchsorted(self._flat, clipped, side="right") + self.act_val
         channel = np.arange(x.shape[-1])
