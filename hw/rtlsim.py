@@ -338,9 +338,11 @@ def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, wo
     """Every RTL node alone in Verilator, fed the simulator's input to it (`trace`: every layer's output
     for inputs `x`, `SimAccelerator.run(x, trace=...)`), compared with the simulator's output of it.
 
-    An MVAU whose weights live in URAM is simulated with BRAM weights (identical arithmetic): FINN's
-    runtime-writeable URAM memstream returned wrong words in Verilator (57 of 32,768 outputs of one
-    layer, a burst in the first frame). With `uram_too` it is also run as built ("uram_mismatches").
+    An MVAU whose weights live in URAM is simulated with BRAM weights (identical arithmetic): FINN makes
+    URAM weights runtime-writeable (the bitstream does not initialise them; the host writes them over
+    AXI-lite at start-up) and this harness does not write them, so as built such a layer computes with
+    other weights (49,021 of 49,152 outputs of the c=24 decoder's MVAU_rtl_3 differed). With `uram_too`
+    it is also run as built ("uram_mismatches").
     """
     results = {}
     inputs = [x, *trace[:-1]]
