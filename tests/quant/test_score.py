@@ -68,3 +68,19 @@ def test_builtin_demo_ranks_the_clean_portrait_first(capsys):
     assert main([]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "astronaut (clean)" in lines[0]
+
+
+def test_simulator_backend_scores_like_the_brevitas_model_it_simulates(images, capsys):
+    """--backend sim (the hw build's integer simulator) gives the JSON of the other backends and the scores of
+    the Brevitas model it was built from (same integers; only the host's float maths may differ in the last bits)."""
+    from hw.build import DEFAULT_CHECKPOINT as QAT_CHECKPOINT
+
+    files = [images / "face.jpg", images / "face_blurred.png", images / "blank.png"]
+    code, sim = _run(capsys, "--backend", "sim", *files)
+    _, brevitas = _run(capsys, "--backend", "quant", "--checkpoint", QAT_CHECKPOINT, *files)
+    _, float_out = _run(capsys, *files)
+    assert code == 0 and [set(r) for r in sim] == [set(r) for r in float_out]
+    assert sim[2]["score"] is None
+    np.testing.assert_allclose([r["log_rp"] for r in sim[:2]], [r["log_rp"] for r in brevitas[:2]], rtol=1e-5)
+    np.testing.assert_allclose([r["score"] for r in sim[:2]], [r["score"] for r in brevitas[:2]], rtol=1e-4)
+    assert sim[0]["score"] > sim[1]["score"]  # the blurred copy scores lower
