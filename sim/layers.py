@@ -18,6 +18,7 @@ from sim.dtypes import IntType
 FLOAT32_EXACT = 1 << 24
 FLOAT64_EXACT = 1 << 53
 INT64_EXACT = 1 << 63
+LOOKUP_MAX = 1 << 22  # thresholds become a lookup table up to this many entries
 
 
 def check_range(x: np.ndarray, dtype: IntType, where: str) -> np.ndarray:
@@ -50,7 +51,10 @@ class MatMul:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         rows = x.reshape(-1, self._w.shape[0]).astype(self._w.dtype)  # one 2D GEMM for the whole batch
         y = rows @ self._w
-        y = np.rint(y).astype(np.int64) if self.arithmetic.startswith("float") else y
+        if self.arithmetic == "float32":  # exact integers below 2^24: the cast loses nothing
+            y = y.astype(np.int32)
+        elif self.arithmetic == "float64":
+            y = y.astype(np.int64)
         return y.reshape(x.shape[0], *self.out_shape)
 
 
@@ -66,16 +70,24 @@ class Threshold:
         if np.any(np.diff(t, axis=1) < 0):
             raise ValueError("thresholds must be ascending along each channel")
         self.steps = t.shape[1]
-        # all channels in one sorted array: channel c's thresholds shifted by c * span
-        self._span = int(t.max() - t.min() + 2) if t.size else 1
+        # inputs are clipped to [lo - 1, hi]: below every threshold or at/above every one
         self._lo = int(t.min()) if t.size else 0
-        self._flat = ((t - self._lo) + np.arange(t.shape[0])[:, None] * self._span).ravel()
+        self._span = int(t.max() - t.min() + 2) if t.size else 1
+        shifted = t - self._lo
+        if t.shape[0] * (self._span + 1) <= LOOKUP_MAX:  # a table: count for every clipped value
+            values = np.arange(-1, self._span)
+            table = np.stack([np.searchsorted(row, values, side="right") for row in shifted])
+            self._table = table.astype(np.int32).ravel()
+        else:  # all channels in one sorted array: channel c's thresholds shifted by c * span
+            self._table = None
+            self._flat = (shifted + np.arange(t.shape[0])[:, None] * self._span).ravel()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         clipped = np.clip(x.astype(np.int64) - self._lo, -1, self._span - 1)
-        if self.thresholds.shape[0] == 1:  # one row shared by all channels
-            return np.searchsorted(self._flat, clipped, side="right") + self.act_val
-        channel = np.arange(x.shape[-1])
+        shared = self.thresholds.shape[0] == 1  # one row for all channels
+        channel = 0 if shared else np.arange(x.shape[-1])
+        if self._table is not None:
+            return self._table[clipped + 1 + channel * (self._span + 1)] + self.act_val
         counts = np.searchsorted(self._flat, clipped + channel * self._span, side="right")
         return counts - channel * self.steps + self.act_val
 

@@ -59,3 +59,18 @@ def test_data_movement_layers():
     flat = np.arange(2 * 12).reshape(2, 12)
     moved = Transpose((1, 3, 4), (0, 2, 1), (1, 2, 2, 3))(flat)
     np.testing.assert_array_equal(moved[1].ravel(), flat[1].reshape(3, 4).T.ravel())
+
+
+def test_threshold_lookup_table_and_sorted_search_agree(monkeypatch):
+    import sim.layers
+
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.integers(-3000, 3000, (6, 15)), axis=1)
+    x = rng.integers(-4000, 4000, (3, 7, 6))
+    table = Threshold(t, act_val=-8)
+    monkeypatch.setattr(sim.layers, "LOOKUP_MAX", 0)
+    search = Threshold(t, act_val=-8)
+    assert table._table is not None and search._table is None
+    expected = (x[..., None] >= t).sum(-1) - 8
+    np.testing.assert_array_equal(table(x), expected)
+    np.testing.assert_array_equal(search(x), expected)
