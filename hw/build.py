@@ -35,7 +35,7 @@ from typing import TextIO
 import numpy as np
 
 from hw.artefact import export_artefact
-from hw.device import TARGETS, Target
+from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.execute import execute_dataflow
 from hw.finn_env import vivado_available
@@ -69,11 +69,14 @@ def folding_path(target: Target, model_name: str) -> Path:
     return ROOT / "hw" / "foldings" / f"{target.name}-{model_name}.json"
 
 
-def face_crops(lfw: Path, count: int) -> np.ndarray:
-    """`count` real face crops from LFW identities outside pairs.txt, evenly spread over the folder."""
+def face_crops(lfw: Path, count: int, *, evaluation_persons: bool = False) -> np.ndarray:
+    """`count` real face crops evenly spread over an LFW folder: identities outside pairs.txt, or (with
+    `evaluation_persons`) only those in it."""
     if not (lfw / "images").is_dir():
         raise BuildError(f"no face images at {lfw}/images: pass --faces (an LFW folder with images/ and pairs.txt)")
-    files = list_images([lfw / "images"], pair_persons(lfw / "pairs.txt"))
+    persons = pair_persons(lfw / "pairs.txt")
+    files = (list_images([lfw / "images"], only_persons=persons) if evaluation_persons
+             else list_images([lfw / "images"], persons))
     crops = []
     for path in files[:: max(1, len(files) // (2 * count))]:
         result = crop_file(path)
@@ -159,7 +162,7 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
     print(f"estimated {chip['faces_per_s']:.0f} faces/s (encoder {summaries['encoder']['fps']:.0f} fps, decoder "
           f"{summaries['decoder']['fps']:.0f} fps / {args.passes}); "
           + ", ".join(f"{r} {chip['used'][r]:.0f} ({100 * chip['fraction_of_device'][r]:.1f}%)"
-                      for r in ("LUT", "BRAM_18K", "URAM", "DSP")))
+                      for r in ESTIMATED))
 
     crops = face_crops(args.faces, args.vectors)
     vectors = integer_vectors(nets["encoder"], nets["decoder"], crops)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RESOURCES = ("LUT", "FF", "BRAM_18K", "URAM", "DSP")
+ESTIMATED = ("LUT", "BRAM_18K", "URAM", "DSP")  # what FINN's per-layer estimators give (no FF)
 
 
 @dataclass(frozen=True)

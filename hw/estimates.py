@@ -8,7 +8,7 @@ from hw.device import RESOURCES, Target
 def accelerator_summary(report: dict, target: Target) -> dict:
     """Throughput, bottleneck, latency and resource totals of one accelerator (FINN estimates)."""
     perf = report["performance"]
-    return {"fps": perf["max_cycles"] and target.clock_hz / perf["max_cycles"],
+    return {"fps": target.clock_hz / perf["max_cycles"],
             "max_cycles": perf["max_cycles"], "bottleneck": perf["max_cycles_node_name"],
             "latency_cycles": perf["critical_path_cycles"],
             "resources": {r: report["resources"]["total"].get(r, 0) for r in RESOURCES

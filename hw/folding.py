@@ -33,7 +33,7 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
-from hw.device import Target
+from hw.device import ESTIMATED, Target
 
 FOLDING_ATTRS = ("PE", "SIMD", "parallel_window", "ram_style", "resType", "mem_mode",
                  "runtime_writeable_weights", "ram_style_thresholds", "depth_trigger_uram", "depth_trigger_bram")
@@ -166,7 +166,7 @@ def _fold_non_mvau(model: ModelWrapper, cycles: int) -> ModelWrapper:
 
 
 def _non_mvau_resources(model: ModelWrapper, part: str) -> dict[str, float]:
-    total = dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
+    total = dict.fromkeys(ESTIMATED, 0.0)
     for node in model.graph.node:
         if not node.op_type.startswith("MVAU"):
             for r, v in _resources(getCustomOp(node), part).items():
@@ -210,17 +210,17 @@ def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], tar
     "lut" (every MVAU on LUTs) or "mixed" (chosen per layer). `uram`: also offer URAM for weights.
     """
     policy = macs if isinstance(macs, dict) else dict.fromkeys(generic, macs)
-    folded, options, fixed = {}, {}, dict.fromkeys(("LUT", "BRAM_18K", "URAM", "DSP"), 0.0)
+    options, fixed = {}, dict.fromkeys(ESTIMATED, 0.0)
     for name, model in generic.items():
         impls = MAC_POLICIES[policy[name]]
         for impl in impls:
             spec = _fold_non_mvau(specialize(model, dict.fromkeys((n.name for n in _mvaus(model)), impl),
                                              target.part), cycles[name])
-            folded[name, impl] = spec
             for k, node in enumerate(_mvaus(spec)):
                 options.setdefault((name, k), []).extend(mvau_options(node, impl, cycles[name], target, uram))
-        for r, v in _non_mvau_resources(folded[name, impls[0]], target.part).items():
-            fixed[r] += v
+            if impl == impls[0]:  # the other layers cost the same whichever MVAU implementation
+                for r, v in _non_mvau_resources(spec, target.part).items():
+                    fixed[r] += v
     keys = list(options)
     choice = dict(zip(keys, choose_options([options[k] for k in keys], fixed, target), strict=True))
     result = {}

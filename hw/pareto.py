@@ -27,11 +27,13 @@ import matplotlib.pyplot as plt
 import torch
 from tqdm import tqdm
 
-from hw.device import TARGETS, Target
+from host.quality import DEFAULT_SCORE
+from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
 from hw.folding import search_folding
 from quant.export import export_accelerator
+from quant.plots import save_figure
 from quant.qvae import QuantSpec, from_float
 from quant.vae import VAE, VAEConfig
 
@@ -70,8 +72,9 @@ def quality_of(channels: int, spec: QuantSpec) -> dict | None:
     if not gate.exists() or not table.exists():
         return None
     g, t = json.loads(gate.read_text()), json.loads(table.read_text())
-    return {"spearman": g["spearman"], "clean_higher": t["tables"]["fisher"],
-            "min_clean_higher": min(v["clean_higher"] for v in t["tables"]["fisher"].values())}
+    table = t["tables"][DEFAULT_SCORE]
+    return {"spearman": g["spearman"], "clean_higher": table,
+            "min_clean_higher": min(v["clean_higher"] for v in table.values())}
 
 
 def sweep(variants: list[tuple[int, QuantSpec]], policies: list[str], passes: int, target: Target,
@@ -101,9 +104,11 @@ def markdown(rows: list[dict]) -> str:
         b, q = r["best"], r["quality"]
         fr = b["fraction_of_device"] if b else {}
         cells = [f"{b['faces_per_s']:,.0f}" if b else "none fits"] + [
-            f"{100 * fr[k]:.0f}%" if b else "-" for k in ("LUT", "BRAM_18K", "URAM", "DSP")]
-        quality = ([f"{q['spearman']['fisher']:.3f} / {q['spearman']['log_rp']:.3f}", f"{q['min_clean_higher']:.2f}"]
-                   if q else ["not trained", "not trained"])
+            f"{100 * fr[k]:.0f}%" if b else "-" for k in ESTIMATED]
+        quality = ["not trained", "not trained"]
+        if q:
+            rho = q["spearman"]
+            quality = [f"{rho[DEFAULT_SCORE]:.3f} / {rho['log_rp']:.3f}", f"{q['min_clean_higher']:.2f}"]
         lines.append(f"| {r['channels']} | {r['weight_bits']}/{r['act_bits']} | {r['macs']} | "
                      + " | ".join(cells + quality) + " |")
     return "\n".join(lines)
@@ -113,16 +118,14 @@ def plot(rows: list[dict], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for r in rows:
         if r["best"]:
-            peak = max(r["best"]["fraction_of_device"][k] for k in ("LUT", "BRAM_18K", "URAM", "DSP"))
+            peak = max(r["best"]["fraction_of_device"][k] for k in ESTIMATED)
             ax.scatter(r["best"]["faces_per_s"], peak, marker={"mixed": "o", "dsp": "s"}.get(r["macs"], "^"))
             ax.annotate(f"c{r['channels']} W{r['weight_bits']}A{r['act_bits']} {r['macs']}",
                         (r["best"]["faces_per_s"], peak), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.axvline(1000, color="grey", ls="--", lw=0.8)
     ax.set(xlabel="estimated faces/s (1 encoder + 10 decoder passes, 200 MHz)",
            ylabel="largest resource fraction of the xczu7ev", title="Fastest fitting folding per variant")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from sim.dtypes import IntType
-from sim.packing import pack, unpack
+from sim.packing import pack, unpack, word_bytes
 
 # Verilator 5.048 rejects two constructs of FINN's RTL library; both patches are functionally neutral.
 # add_multi.sv declares a constant function inside a generate block: its LEAF_LOAD table becomes a
@@ -230,17 +230,15 @@ class RTLChain:
         files, decls, body = [], [], []
         for i, node in enumerate(self.nodes):
             inst = getCustomOp(node)
-            for f in map(str, inst.get_rtl_file_list(abspath=True)):
-                if f not in files:
-                    files.append(f)
+            own_files = [str(f) for f in inst.get_rtl_file_list(abspath=True)]
+            files += [f for f in own_files if f not in files]
             intf = inst.get_verilog_top_module_intf_names()
             ow = intf["m_axis"][0][1]
             a = "in0_V" if i == 0 else f"s{i}"
             b = "out0_V" if i == len(self.nodes) - 1 else f"s{i + 1}"
             if b != "out0_V":
                 decls.append(f"  wire [{ow - 1}:0] {b}_TDATA; wire {b}_TVALID, {b}_TREADY;")
-            own = "".join(Path(f).read_text() for f in inst.get_rtl_file_list(abspath=True)
-                          if Path(f).name.startswith(node.name))
+            own = "".join(Path(f).read_text() for f in own_files if Path(f).name.startswith(node.name))
             conns = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"] + ([".ap_clk2x(ap_clk)"] if "ap_clk2x" in own else [])
             conns += [f".in0_V_{s}({a}_{s})" for s in ("TDATA", "TVALID", "TREADY")]
             conns += [f".out0_V_{s}({b}_{s})" for s in ("TDATA", "TVALID", "TREADY")]
@@ -321,14 +319,13 @@ class RTLChain:
                               f"(rc {run.returncode}): {run.stdout[-300:]} {run.stderr[-300:]}")
         nbytes = (self.out_width + 7) // 8
         raw = np.array([list(int(ln.split()[0], 16).to_bytes(nbytes, "little")) for ln in lines], np.uint8)
-        word = -(-folded_out[-1] * self.out_dtype.bits // 8)
-        outputs = unpack(raw[:, :word], self.out_dtype, folded_out[-1]).reshape(n, *self.last_shape())
+        word = word_bytes(folded_out[-1], self.out_dtype)  # the stream word may be padded wider
+        out_shape = self.last.get_normal_output_shape()[1:]
+        outputs = unpack(raw[:, :word], self.out_dtype, folded_out[-1]).reshape(n, *out_shape)
         done = [int(lines[(k + 1) * per_frame - 1].split()[1]) for k in range(n)]
         interval = float(np.median(np.diff(done))) if n > 2 else None
         return RTLResult(outputs, done[-1], interval)
 
-    def last_shape(self) -> tuple[int, ...]:
-        return tuple(self.last.get_normal_output_shape())[1:]
 
 
 

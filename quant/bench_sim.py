@@ -20,17 +20,14 @@ import torch
 
 from host.accelerated import simulated_vae
 from host.likelihood import L_SAMPLES, latent_noise
-from host.quality import crop_features
-from host.scoring import VAEBackend, reconstruct
+from host.scoring import VAEBackend
+from quant.bench import benchmark_crops, scoring_faces_per_second
 from quant.float_backend import FloatBackend
 
 
 def faces_per_second(backend: VAEBackend, crops: np.ndarray) -> tuple[float, float]:
     """(whole scoring, accelerator passes only) in faces/s."""
-    crop_features(reconstruct(backend, crops[:4]))  # warm-up
-    t0 = time.perf_counter()
-    crop_features(reconstruct(backend, crops))
-    whole = len(crops) / (time.perf_counter() - t0)
+    whole = scoring_faces_per_second(backend, crops)
     z = np.repeat(latent_noise(backend.latent, L_SAMPLES), len(crops), axis=0)
     t0 = time.perf_counter()
     backend.encode(crops)
@@ -48,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    crops = np.random.default_rng(1).integers(60, 200, (args.faces, 64, 64), dtype=np.uint8)
+    crops = benchmark_crops(args.faces)
     results = {"simulator": faces_per_second(simulated_vae(args.build), crops),
                "float PyTorch": faces_per_second(FloatBackend(args.float_ckpt), crops)}
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), {args.faces} faces, "

@@ -19,6 +19,13 @@ import numpy as np
 from quant.degradations import DEGRADATIONS, LEVELS, severity_series
 
 
+def save_figure(fig: plt.Figure, out: Path) -> None:
+    """Lay out, write at the README's resolution and release a figure."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def plot_training(reports: list[Path], out: Path) -> None:
     """Train and validation loss (negative ELBO, nats per crop) per epoch, one colour per run."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -34,10 +41,8 @@ def plot_training(reports: list[Path], out: Path) -> None:
     ax.set_title("Float VAE training (c = 32, latent 128, Adam lr 0.005, batch 144)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def plot_severity(scores: dict[str, np.ndarray], path: Path) -> None:
@@ -53,9 +58,7 @@ def plot_severity(scores: dict[str, np.ndarray], path: Path) -> None:
     axes[0].set_ylabel("mean score, z vs clean crops")
     axes[-1].legend(fontsize=8)
     fig.suptitle("Score against degradation severity (higher = judged better; should fall)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_crops(crops: np.ndarray, titles: list[str], out: Path) -> None:
@@ -65,9 +68,7 @@ def plot_crops(crops: np.ndarray, titles: list[str], out: Path) -> None:
         ax.imshow(crop, cmap="gray", vmin=0, vmax=255)
         ax.set_title(title, fontsize=7)
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:

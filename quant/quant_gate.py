@@ -29,6 +29,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from host.quality import DEFAULT_SCORE, Reference, quality_scores
+from quant.plots import save_figure
 from quant.quality_eval import features_of
 from quant.score import make_backend
 from quant.train import load_crops
@@ -61,9 +62,7 @@ def plot_gate(float_scores: dict[str, np.ndarray], quant_scores: dict[str, np.nd
         ax.scatter(float_scores[key], quant_scores[key], s=4, alpha=0.5)
         ax.set(xlabel=f"float {key}", ylabel=f"quantized {key}",
                title=f"{key}: Spearman {result['spearman'][key]:.3f} ({result['crops']} crops)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from hw.build import DEFAULT_CHECKPOINT, ROOT
+from hw.build import DEFAULT_CHECKPOINT, ROOT, face_crops
 from hw.device import ZCU104
 from hw.flow import dataflow_config, to_dataflow
-from quant.data import crop_file, list_images, pair_persons
 from quant.export import export_accelerator
 from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
 from quant.qvae import QuantSpec, from_float
@@ -47,14 +45,6 @@ def tiny_generic(tiny_checkpoint, tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def shipped_vectors(data_dir) -> dict:
     """256 LFW face crops of evaluation persons (none used in training or in the score reference)."""
-    lfw = data_dir / "lfw-dev"
-    files = list_images([lfw / "images"], only_persons=pair_persons(lfw / "pairs.txt"))[::7]
-    crops = []
-    for path in files:
-        result = crop_file(path)
-        if result["status"] == "ok":
-            crops.append(result["crop"])
-        if len(crops) == FACES:
-            break
     model = load_quant_checkpoint(DEFAULT_CHECKPOINT)
-    return integer_vectors(model.encoder, model.decoder, np.stack(crops))
+    crops = face_crops(data_dir / "lfw-dev", FACES, evaluation_persons=True)
+    return integer_vectors(model.encoder, model.decoder, crops)
