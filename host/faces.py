@@ -17,6 +17,7 @@ import numpy as np
 CROP_SIZE = 64
 CROP_MARGIN = 0.15
 MIN_FACE_SIZE = 20
+KEEP_SIZE = 128
 
 
 class ImageError(ValueError):
@@ -64,9 +65,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return to_rgb8(image)
 
 
-def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], *,
-              margin: float = CROP_MARGIN, size: int = CROP_SIZE) -> np.ndarray:
-    """Square, margin-expanded grey crop of `box` from an RGB image, `size` x `size` uint8."""
+def square_region(rgb: np.ndarray, box: tuple[float, float, float, float], *,
+                  margin: float = CROP_MARGIN) -> np.ndarray:
+    """The square around `box`, `margin` of its longer side added on every side, image borders replicated."""
     x, y, w, h = box
     if w <= 0 or h <= 0:
         raise ValueError(f"box width and height must be positive, not {w} x {h}")
@@ -75,13 +76,27 @@ def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], *,
     x0, y0 = round(cx - side / 2), round(cy - side / 2)
     s = max(round(side), 1)
     img_h, img_w = rgb.shape[:2]
-    pad = max(0, -x0, -y0, x0 + s - img_w, y0 + s - img_h)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if pad:
-        grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    square = grey[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
-    interp = cv2.INTER_AREA if s >= size else cv2.INTER_LINEAR
+    xa, ya = min(max(x0, 0), img_w - 1), min(max(y0, 0), img_h - 1)
+    xb, yb = max(min(x0 + s, img_w), xa + 1), max(min(y0 + s, img_h), ya + 1)
+    left, top = min(max(xa - x0, 0), s - 1), min(max(ya - y0, 0), s - 1)
+    right, bottom = s - (xb - xa) - left, s - (yb - ya) - top
+    return cv2.copyMakeBorder(rgb[ya:yb, xa:xb], top, bottom, left, right, cv2.BORDER_REPLICATE)
+
+
+def _resized(square: np.ndarray, size: int) -> np.ndarray:
+    interp = cv2.INTER_AREA if square.shape[0] >= size else cv2.INTER_LINEAR
     return cv2.resize(square, (size, size), interpolation=interp)
+
+
+def crop_face(rgb: np.ndarray, box: tuple[float, float, float, float], *,
+              margin: float = CROP_MARGIN, size: int = CROP_SIZE) -> np.ndarray:
+    """The VAE's input: square, margin-expanded grey crop of `box` from an RGB image, `size` x `size` uint8."""
+    return _resized(cv2.cvtColor(square_region(rgb, box, margin=margin), cv2.COLOR_RGB2GRAY), size)
+
+
+def keepsake_crop(rgb: np.ndarray, box: tuple[float, float, float, float], *, size: int = KEEP_SIZE) -> np.ndarray:
+    """The colour crop a record keeps for the authority: the same square as `crop_face`, `size` x `size` RGB."""
+    return _resized(square_region(rgb, box), size)
 
 
 class FaceDetector:

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from host.faces import FaceDetector, ImageError, crop_face, main_face, read_rgb
-from host.quality import DEFAULT_SCORE, SCORES, Reference, crop_features, quality_scores
-from host.scoring import VAEBackend, reconstruct
+from host.judge import QualityJudge
+from host.quality import DEFAULT_SCORE, SCORES, Reference
+from host.scoring import VAEBackend
 from quant.plots import plot_crops
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -44,12 +45,10 @@ def crop_images(images: list[tuple[str, np.ndarray]]) -> tuple[list[dict], np.nd
 def score_crops(results: list[dict], crops: np.ndarray, backend: VAEBackend, reference: Reference,
                 variant: str = DEFAULT_SCORE) -> list[dict]:
     """Fill `score` and `log_rp` of the results that have a face (in order) from their crops."""
-    if len(crops):
-        feats = crop_features(reconstruct(backend, crops))
-        scores = quality_scores(feats, reference)[variant]
-        with_face = [r for r in results if r["face"]]
-        for r, s, lrp in zip(with_face, scores, feats["log_rp"], strict=True):
-            r["score"], r["log_rp"] = float(s), float(lrp)
+    scores, log_rps = QualityJudge(backend, reference, variant).score(crops)
+    with_face = [r for r in results if r["face"]]
+    for r, s, lrp in zip(with_face, scores, log_rps, strict=True):
+        r["score"], r["log_rp"] = float(s), float(lrp)
     return results
 
 

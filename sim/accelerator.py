@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.dtypes import IntType
 from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, check_range
-from sim.packing import pack, unpack, word_bytes
+from sim.packing import StreamFormat
 
 FORMAT = "facevault-accelerator/1"
 
@@ -60,6 +60,12 @@ def _build_layer(index: int, rec: dict, arrays) -> Callable[[np.ndarray], np.nda
     raise ValueError(f"unknown layer kind {kind!r} ({rec['name']})")
 
 
+def load_spec(path: str | Path) -> dict:
+    """Only the layer-independent description of an artefact (shapes, types, folding), not its weights."""
+    with np.load(path, allow_pickle=False) as data:
+        return json.loads(str(data["spec"]))
+
+
 class SimAccelerator:
     """An accelerator's layers in stream order; `run` maps integer inputs to integer outputs exactly."""
 
@@ -67,12 +73,9 @@ class SimAccelerator:
         if spec.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} artefact (format: {spec.get('format')!r})")
         self.spec = spec
-        self.in_dtype = IntType.parse(spec["input"]["dtype"])
-        self.in_shape = tuple(spec["input"]["shape"][1:])
-        self.out_shape = tuple(spec["output"]["shape"][1:])
-        self.out_dtype = IntType.parse(spec["output"]["dtype"])
-        self.in_folded = tuple(spec["input"]["folded_shape"][1:])
-        self.out_folded = tuple(spec["output"]["folded_shape"][1:])
+        self.input, self.output = StreamFormat.from_spec(spec["input"]), StreamFormat.from_spec(spec["output"])
+        self.in_dtype, self.in_shape, self.in_folded = self.input.dtype, self.input.shape, self.input.folded
+        self.out_dtype, self.out_shape, self.out_folded = self.output.dtype, self.output.shape, self.output.folded
         self.layers = [Layer(rec["name"], rec["kind"], IntType.parse(rec["out_dtype"]), tuple(rec["out_shape"][1:]),
                              _build_layer(i, rec, arrays)) for i, rec in enumerate(spec["layers"])]
 
@@ -85,20 +88,15 @@ class SimAccelerator:
     @property
     def in_packed_shape(self) -> tuple[int, ...]:
         """Shape of one input in FINN's packed buffer (folded stream shape, last axis in bytes)."""
-        return (*self.in_folded[:-1], word_bytes(self.in_folded[-1], self.in_dtype))
+        return self.input.packed_shape
 
     @property
     def out_packed_shape(self) -> tuple[int, ...]:
-        return (*self.out_folded[:-1], word_bytes(self.out_folded[-1], self.out_dtype))
+        return self.output.packed_shape
 
     def execute(self, packed: np.ndarray) -> np.ndarray:
         """The FPGA's interface: packed uint8 input buffer (N, *in_packed_shape) -> packed output buffer."""
-        packed = np.asarray(packed, np.uint8)
-        if packed.shape[1:] != self.in_packed_shape:
-            raise ValueError(f"packed input {packed.shape[1:]} != {self.in_packed_shape}")
-        n = packed.shape[0]
-        ints = unpack(packed, self.in_dtype, self.in_folded[-1]).reshape(n, *self.in_shape)
-        return pack(self.run(ints).reshape(n, *self.out_folded), self.out_dtype)
+        return self.output.pack(self.run(self.input.unpack(packed)))
 
     def run(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
         """Integers (N, *input shape) -> integers (N, *output shape); `trace` collects every layer's output."""

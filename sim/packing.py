@@ -8,6 +8,8 @@ reverse_endian=True)``, which the PYNQ driver uses, and its inverse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.dtypes import IntType
@@ -43,3 +45,33 @@ def unpack(packed: np.ndarray, dtype: IntType, elements: int) -> np.ndarray:
     if dtype.signed:
         values = np.where(values >= 1 << (dtype.bits - 1), values - (1 << dtype.bits), values)
     return values
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """One side of an accelerator: integer type, tensor shape and folded stream shape (batch axis left out)."""
+
+    dtype: IntType
+    shape: tuple[int, ...]
+    folded: tuple[int, ...]
+
+    @classmethod
+    def from_spec(cls, side: dict) -> StreamFormat:
+        """From an artefact spec's ``input`` or ``output`` entry."""
+        return cls(IntType.parse(side["dtype"]), tuple(side["shape"][1:]), tuple(side["folded_shape"][1:]))
+
+    @property
+    def packed_shape(self) -> tuple[int, ...]:
+        """Shape of one item in FINN's packed buffer (folded shape, last axis in bytes)."""
+        return (*self.folded[:-1], word_bytes(self.folded[-1], self.dtype))
+
+    def pack(self, x: np.ndarray) -> np.ndarray:
+        """Integers (N, *shape) -> packed uint8 (N, *packed_shape)."""
+        return pack(np.asarray(x).reshape(len(x), *self.folded), self.dtype)
+
+    def unpack(self, packed: np.ndarray) -> np.ndarray:
+        """Packed uint8 (N, *packed_shape) -> integers (N, *shape)."""
+        packed = np.asarray(packed, np.uint8)
+        if packed.shape[1:] != self.packed_shape:
+            raise ValueError(f"packed buffer of shape {packed.shape[1:]}, expected {self.packed_shape}")
+        return unpack(packed, self.dtype, self.folded[-1]).reshape(len(packed), *self.shape)

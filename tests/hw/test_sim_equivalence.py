@@ -65,5 +65,5 @@ def test_simulator_refuses_bad_inputs(finished):
         sim.run(np.zeros((1, 32, 32, 1), np.uint8))
     with pytest.raises(ValueError, match="outside"):
         sim.run(np.full((1, *sim.in_shape), 256))
-    with pytest.raises(ValueError, match="packed input"):
+    with pytest.raises(ValueError, match="packed buffer"):
         sim.execute(np.zeros((1, 7), np.uint8))

@@ -1,0 +1,184 @@
+"""The camera pipeline: frames -> MTCNN -> tracks -> quality judge -> best crop per track -> vault.
+
+Per track only the best crop (highest quality score) is held, in memory; when the track ends (or the
+stream stops) it is encrypted and written, whatever its score: one snapshot per person seen for at least
+`min_hits` detections, never a threshold. A record that cannot be written (disk full) stays in memory and
+is retried at every later write and at the end. Nothing but ciphertext, counts, times and scores leaves
+this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
+from host.judge import QualityJudge
+from host.sources import Frame
+from host.tracking import Track, Tracker
+from host.vault import Vault, utc_iso
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    camera_id: str = "camera-0"
+    retention_days: float = 30.0
+    detect_every: int = 1          # run MTCNN on every k-th frame
+    detect_width: int = 960        # frames wider than this are downscaled for detection
+    min_hits: int = 3              # detections before a track counts as a person
+    max_age: int = 12              # frames without a detection before a track ends
+    gate: float = 1.5              # largest centre jump, in face sizes, for boxes that do not overlap
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.camera_id):
+            raise ValueError(f"camera id must be 1-64 letters, digits, '_', '.', '-', not {self.camera_id!r}")
+        if self.retention_days <= 0 or self.detect_every < 1 or self.detect_width < 64:
+            raise ValueError("retention must be > 0 days, detect_every >= 1 and detect_width >= 64")
+
+
+@dataclass
+class Keeper:
+    """What is kept of one track: the best crop so far (in memory only) and its score history."""
+
+    track_id: int
+    first_time: float
+    last_time: float = 0.0
+    best_score: float = -np.inf
+    best_log_rp: float = float("nan")
+    best_time: float = 0.0
+    best_frame: int = -1
+    image: np.ndarray | None = None
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+    def offer(self, frame: Frame, score: float, log_rp: float, image: np.ndarray) -> None:
+        self.history.append((frame.time, score))
+        self.last_time = frame.time
+        if score > self.best_score:
+            self.best_score, self.best_log_rp = score, log_rp
+            self.best_time, self.best_frame, self.image = frame.time, frame.index, image
+
+
+class StageTimer:
+    """Accumulated wall time per pipeline stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t0
+
+
+def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int) -> list[Detection]:
+    """Detect on a copy at most `width` pixels wide; boxes in full-frame pixels."""
+    scale = min(1.0, width / rgb.shape[1])
+    if scale == 1.0:
+        return detector.detect(rgb)
+    small = cv2.resize(rgb, (round(rgb.shape[1] * scale), max(round(rgb.shape[0] * scale), 1)),
+                       interpolation=cv2.INTER_AREA)
+    return [Detection(tuple(v / scale for v in d.box), d.confidence) for d in detector.detect(small)]
+
+
+class FrameSelector:
+    """Runs the pipeline frame by frame; `finish` stores every open track. See the module docstring."""
+
+    def __init__(self, detector: FaceDetector, judge: QualityJudge, vault: Vault, settings: Settings,
+                 model_id: str, on_track_end=None) -> None:
+        self.detector, self.judge, self.vault, self.settings = detector, judge, vault, settings
+        self.model_id = model_id
+        self.on_track_end = on_track_end
+        self.tracker = Tracker(min_hits=settings.min_hits, max_age=settings.max_age, gate=settings.gate)
+        self.keepers: dict[int, Keeper] = {}
+        self.pending: list[tuple[str, np.ndarray, dict]] = []
+        self.run_stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.timer = StageTimer()
+        self.counts = {"frames": 0, "detection_frames": 0, "faces": 0, "faces_scored": 0, "tracks_ended": 0,
+                       "persons": 0, "records": 0, "store_failures": 0}
+        self.tracks: list[dict] = []
+
+    def process(self, frame: Frame) -> None:
+        """Detect (every k-th frame), track, score the crops of every face seen, keep each track's best."""
+        self.counts["frames"] += 1
+        if frame.index % self.settings.detect_every:
+            return
+        self.counts["detection_frames"] += 1
+        with self.timer("detect"):
+            dets = detect_scaled(self.detector, frame.rgb, self.settings.detect_width)
+        self.counts["faces"] += len(dets)
+        with self.timer("track"):
+            update = self.tracker.update(frame.index, dets)
+        for track in update.ended:
+            self._end(track)
+        if not update.matched:
+            return
+        with self.timer("crop"):
+            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in update.matched])
+            keep = [keepsake_crop(frame.rgb, d.box) for _, d in update.matched]
+        with self.timer("score"):
+            scores, log_rps = self.judge.score(crops)
+        self.counts["faces_scored"] += len(crops)
+        for (track, _), score, lrp, image in zip(update.matched, scores, log_rps, keep, strict=True):
+            keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time))
+            keeper.offer(frame, float(score), float(lrp), image)
+
+    def finish(self) -> None:
+        """The stream is over: store every open track, then retry any record that could not be written."""
+        for track in self.tracker.finish():
+            self._end(track)
+        self._retry_pending()
+
+    def _end(self, track: Track) -> None:
+        keeper = self.keepers.pop(track.id, None)
+        self.counts["tracks_ended"] += 1
+        summary = {"track_id": track.id, "confirmed": track.confirmed, "detections": track.hits,
+                   "first_frame": track.first_frame, "last_frame": track.last_frame, "record": None}
+        if keeper is not None:
+            summary.update(first_seen=utc_iso(keeper.first_time), last_seen=utc_iso(keeper.last_time),
+                           best_frame=keeper.best_frame, best_time=utc_iso(keeper.best_time),
+                           best_score=keeper.best_score, best_log_rp=keeper.best_log_rp)
+        if track.confirmed and keeper is not None and keeper.image is not None:
+            self.counts["persons"] += 1
+            name = f"{self.settings.camera_id}-{self.run_stamp}-t{track.id:05d}"
+            summary["record"] = f"{name}.fvr"
+            self.pending.append((name, keeper.image, self._metadata(keeper)))
+            self._retry_pending()
+        self.tracks.append(summary)
+        if self.on_track_end is not None and keeper is not None:
+            self.on_track_end(summary, keeper.history)
+
+    def _metadata(self, keeper: Keeper) -> dict:
+        return {"camera_id": self.settings.camera_id, "track_id": keeper.track_id,
+                "first_seen": utc_iso(keeper.first_time), "last_seen": utc_iso(keeper.last_time),
+                "best_time": utc_iso(keeper.best_time), "best_frame": keeper.best_frame,
+                "score": keeper.best_score, "score_variant": self.judge.variant, "log_rp": keeper.best_log_rp,
+                "faces_scored": len(keeper.history), "model": self.model_id,
+                "expires": utc_iso(keeper.last_time + self.settings.retention_days * DAY)}
+
+    def _retry_pending(self) -> None:
+        with self.timer("encrypt+write"):
+            while self.pending:
+                name, image, meta = self.pending[0]
+                try:
+                    self.vault.store(name, image, meta)
+                except OSError as exc:
+                    self.counts["store_failures"] += 1
+                    log.error("record %s not written (%s); %d record(s) held in memory, retried later",
+                              name, exc, len(self.pending))
+                    return
+                self.pending.pop(0)
+                self.counts["records"] += 1

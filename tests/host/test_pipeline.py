@@ -1,0 +1,99 @@
+"""The camera pipeline on synthetic input with a fast stand-in judge: persons, odd input, full disk."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from host.faces import FaceDetector
+from host.pipeline import FrameSelector, Settings
+from host.sources import array_frames
+from host.vault import Vault, parse
+from host.walkby import portrait, walkby_clip
+from tests.host.fakes import SharpnessJudge
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture
+def key() -> X25519PrivateKey:
+    return X25519PrivateKey.generate()
+
+
+def selector(detector, key, folder, **settings) -> FrameSelector:
+    return FrameSelector(detector, SharpnessJudge(), Vault(folder, key.public_key()), Settings(**settings), "m")
+
+
+def run(sel: FrameSelector, frames) -> FrameSelector:
+    for frame in array_frames(frames, start_time=1_700_000_000.0):
+        sel.process(frame)
+    sel.finish()
+    return sel
+
+
+def test_walkby_keeps_one_record_with_the_best_crop(detector, key, tmp_path):
+    sel = run(selector(detector, key, tmp_path), walkby_clip())
+    records = sorted(tmp_path.glob("*.fvr"))
+    assert sel.counts["persons"] == 1 and len(records) == 1
+    rec = parse(records[0])
+    assert rec.meta["faces_scored"] == sel.counts["faces_scored"] > 60
+    assert rec.open(key).shape == (128, 128, 3)
+    assert 36 <= rec.meta["best_frame"] <= 50          # near, bright and sharp; not yet turning away
+
+
+def test_no_faces_no_records(detector, key, tmp_path):
+    frames = [np.full((240, 320, 3), 90, np.uint8)] * 5
+    sel = run(selector(detector, key, tmp_path), frames)
+    assert sel.counts["frames"] == 5 and sel.counts["faces"] == 0 and not list(tmp_path.glob("*.fvr"))
+
+
+def test_odd_frame_sizes_do_not_stop_the_stream(detector, key, tmp_path):
+    frames = [np.zeros((1, 1, 3), np.uint8), np.zeros((17, 9, 3), np.uint8), np.zeros((3, 2000, 3), np.uint8),
+              np.zeros((601, 33, 3), np.uint8), next(walkby_clip(1))]
+    sel = run(selector(detector, key, tmp_path, detect_width=320), frames)
+    assert sel.counts["frames"] == 5
+
+
+def crowd_frame(rows: int = 6, cols: int = 6) -> np.ndarray:
+    face = cv2.resize(portrait(), (96, 108), interpolation=cv2.INTER_AREA)
+    frame = np.full((rows * 130, cols * 120, 3), 110, np.uint8)
+    for r in range(rows):
+        for c in range(cols):
+            frame[r * 130 + 10:r * 130 + 118, c * 120 + 12:c * 120 + 108] = face
+    return frame
+
+
+def test_36_faces_per_frame(detector, key, tmp_path):
+    frame = crowd_frame()
+    sel = run(selector(detector, key, tmp_path, min_hits=2, detect_width=1024), [frame] * 3)
+    assert sel.counts["faces"] >= 3 * 30
+    assert sel.counts["records"] == sel.counts["persons"] >= 30
+
+
+def test_full_disk_keeps_records_in_memory_until_writable(detector, key, tmp_path, monkeypatch):
+    failures = {"left": 3}
+    real_store = Vault.store
+
+    def flaky_store(self, name, image, meta):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError(28, "No space left on device")
+        return real_store(self, name, image, meta)
+
+    monkeypatch.setattr(Vault, "store", flaky_store)
+    sel = selector(detector, key, tmp_path, min_hits=2)
+    run(sel, [crowd_frame(1, 3)] * 2)
+    assert sel.counts["store_failures"] == 3 and sel.pending == []
+    assert sel.counts["records"] == 3 == len(list(tmp_path.glob("*.fvr")))
+
+
+def test_settings_are_validated():
+    with pytest.raises(ValueError, match="camera id"):
+        Settings(camera_id="../etc")
+    with pytest.raises(ValueError, match="retention"):
+        Settings(retention_days=0)
