@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -39,12 +39,13 @@ class Settings:
     min_hits: int = 3              # detections before a track counts as a person
     max_age: int = 12              # frames without a detection before a track ends
     gate: float = 1.5              # largest centre jump, in face sizes, for boxes that do not overlap
+    score_every: int = 1           # score a track's crop on every k-th of its detections (1: all)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.camera_id):
             raise ValueError(f"camera id must be 1-64 letters, digits, '_', '.', '-', not {self.camera_id!r}")
-        if self.retention_days <= 0 or self.detect_every < 1 or self.detect_width < 64:
-            raise ValueError("retention must be > 0 days, detect_every >= 1 and detect_width >= 64")
+        if self.retention_days <= 0 or min(self.detect_every, self.score_every) < 1 or self.detect_width < 64:
+            raise ValueError("retention must be > 0 days, detect_every and score_every >= 1, detect_width >= 64")
 
 
 @dataclass
@@ -98,10 +99,13 @@ class FrameSelector:
     """Runs the pipeline frame by frame; `finish` stores every open track. See the module docstring."""
 
     def __init__(self, detector: FaceDetector, judge: QualityJudge, vault: Vault, settings: Settings,
-                 model_id: str, on_track_end=None) -> None:
+                 model_id: str, on_track_end: Callable[[dict, list], None] | None = None,
+                 on_score: Callable[[int, Frame, float, np.ndarray], None] | None = None) -> None:
+        """`on_track_end(summary, history)` sees each ended track's summary and (time, score) history;
+        `on_score(track id, frame, score, crop)` every scored crop (evaluation tools only: it gets pixels)."""
         self.detector, self.judge, self.vault, self.settings = detector, judge, vault, settings
         self.model_id = model_id
-        self.on_track_end = on_track_end
+        self.on_track_end, self.on_score = on_track_end, on_score
         self.tracker = Tracker(min_hits=settings.min_hits, max_age=settings.max_age, gate=settings.gate)
         self.keepers: dict[int, Keeper] = {}
         self.pending: list[tuple[str, np.ndarray, dict]] = []
@@ -124,17 +128,20 @@ class FrameSelector:
             update = self.tracker.update(frame.index, dets)
         for track in update.ended:
             self._end(track)
-        if not update.matched:
+        due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.settings.score_every == 0]
+        if not due:
             return
         with self.timer("crop"):
-            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in update.matched])
-            keep = [keepsake_crop(frame.rgb, d.box) for _, d in update.matched]
+            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in due])
+            keep = [keepsake_crop(frame.rgb, d.box) for _, d in due]
         with self.timer("score"):
             scores, log_rps = self.judge.score(crops)
         self.counts["faces_scored"] += len(crops)
-        for (track, _), score, lrp, image in zip(update.matched, scores, log_rps, keep, strict=True):
+        for (track, _), score, lrp, image in zip(due, scores, log_rps, keep, strict=True):
             keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time))
             keeper.offer(frame, float(score), float(lrp), image)
+            if self.on_score is not None:
+                self.on_score(track.id, frame, float(score), image)
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""

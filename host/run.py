@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from host.accelerated import BundleError, load_manifest, simulated_vae
 from host.faces import FaceDetector
+from host.fpga import DmaTimeout, fpga_vae
 from host.judge import QualityJudge
 from host.pipeline import FrameSelector, Settings
 from host.quality import DEFAULT_SCORE, SCORES, Reference
@@ -64,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
                     help="run the face detector on every K-th frame (tracks persist in between)")
     ap.add_argument("--detect-width", type=int, default=960,
                     help="downscale wider frames to this width for detection (faster; misses tiny faces)")
+    ap.add_argument("--score-every", type=int, default=1, metavar="K",
+                    help="score a person's crop on every K-th detection only (1: every one; >1 trades selection "
+                         "for speed where the accelerator is the simulator)")
     ap.add_argument("--min-hits", type=int, default=3, help="detections before a track counts as a person")
     ap.add_argument("--max-age", type=int, default=12, help="frames without detection before a track ends")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: whole input)")
@@ -75,12 +79,7 @@ def parser() -> argparse.ArgumentParser:
 def make_judge(args: argparse.Namespace) -> tuple[QualityJudge, str]:
     """The accelerator backend of the build folder, its score reference, and the model id for records."""
     manifest = load_manifest(args.build)
-    if args.backend == "sim":
-        backend = simulated_vae(args.build)
-    else:
-        from host.fpga import fpga_vae
-
-        backend = fpga_vae(args.build, timeout=args.timeout)
+    backend = simulated_vae(args.build) if args.backend == "sim" else fpga_vae(args.build, timeout=args.timeout)
     reference = Reference.load(args.build / "score_reference.json")
     model_id = hashlib.sha256((args.build / "manifest.json").read_bytes()).hexdigest()[:16]
     log.info("model %s (%s), backend %s", manifest.get("model"), model_id, args.backend)
@@ -121,7 +120,8 @@ def _stop(signum, frame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
-                        detect_width=args.detect_width, min_hits=args.min_hits, max_age=args.max_age)
+                        detect_width=args.detect_width, min_hits=args.min_hits, max_age=args.max_age,
+                        score_every=args.score_every)
     key = authority_key(args)
     judge, model_id = make_judge(args)
     frames = open_source(args)
@@ -164,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
     c = selector.counts
     print(f"{c['frames']} frames, {c['faces']} faces, {c['persons']} person(s): {c['records']} record(s) in "
           f"{records} ({report['frames_per_second']:.1f} frames/s)")
+    if args.authority_key is None and c["records"]:
+        keys = args.out / "demo-authority"
+        print(f"open them (any 2 of the 3 demo shares): python -m authority decrypt {records} "
+              f"--share {keys / 'share-judge.json'} --share {keys / 'share-dpo.json'} --reason demo "
+              f"--out {args.out / 'opened'}")
     if selector.pending:
         print(f"error: {len(selector.pending)} record(s) could not be written (see the log); they are lost "
               "when this process ends", file=sys.stderr)
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return run(args)
-    except (SourceError, VaultError, BundleError, FileNotFoundError, ValueError) as exc:
+    except (SourceError, VaultError, BundleError, DmaTimeout, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -56,8 +56,11 @@ def render(face: np.ndarray, t: float, background: np.ndarray) -> np.ndarray:
 
 def walkby_clip(frames: int = FRAMES, size: tuple[int, int] = SIZE, seed: int = 0) -> Iterator[np.ndarray]:
     """The clip's RGB frames (deterministic: fixed sensor-noise seed)."""
-    face = portrait().astype(np.float32)
     w, h = size
+    face = portrait()
+    if h != SIZE[1]:
+        face = cv2.resize(face, None, fx=h / SIZE[1], fy=h / SIZE[1], interpolation=cv2.INTER_AREA)
+    face = face.astype(np.float32)
     rng = np.random.default_rng(seed)
     background = np.broadcast_to(np.linspace(60, 140, w, dtype=np.float32)[None, :, None], (h, w, 3))
     for i in range(frames):

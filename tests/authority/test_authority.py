@@ -35,7 +35,7 @@ def test_private_key_is_never_written_whole(authority):
 
 def test_k_shares_open_k_minus_1_do_not(authority):
     keys, _, _ = authority
-    key, holders = shares.combine([keys / "share-judge.json", keys / "share-dpo.json"])
+    _, holders = shares.combine([keys / "share-judge.json", keys / "share-dpo.json"])
     assert holders == ["judge", "dpo"]
     with pytest.raises(VaultError, match="needs 2"):
         shares.combine([keys / "share-judge.json"])

@@ -103,7 +103,7 @@ class MockPynq:
     def allocate(self, shape, dtype):
         return self.memory.allocate(shape, dtype)
 
-    def Overlay(self, bitfile: str):  # noqa: N802 - PYNQ's name
+    def Overlay(self, bitfile: str):  # PYNQ's name
         self.loaded.append(bitfile)
         manifest = json.loads((self.build / "manifest.json").read_text())
         overlay = type("Overlay", (), {})()

@@ -65,7 +65,7 @@ def test_hung_accelerator_times_out(board_build):
     board = MockPynq(board_build, hang="decoder")
     vae = fpga_vae(board_build, pynq=board, timeout=0.05)
     mu, _ = vae.encode(crops(1))
-    with pytest.raises(DmaTimeout, match="decoder: no result 0.05 s after"):
+    with pytest.raises(DmaTimeout, match=r"decoder: no result 0\.05 s after"):
         vae.decode(mu)
 
 
@@ -74,7 +74,7 @@ def test_runtime_weights_are_written_and_verified(board_build, monkeypatch):
     settings["driver_information"]["runtime_weights"] = True
     (board_build / SETTINGS).write_text(json.dumps(settings))
     board = MockPynq(board_build, partitions=2)
-    with pytest.raises(BundleError, match="holds no .dat file"):
+    with pytest.raises(BundleError, match=r"holds no \.dat file"):
         fpga_vae(board_build, pynq=board)
     (board_build / RUNTIME_WEIGHTS).mkdir()
     (board_build / RUNTIME_WEIGHTS / "1_0_MVAU_rtl_3.dat").write_text("0000000a\nffffffff\n00000003\n")
@@ -91,7 +91,7 @@ def test_runtime_weights_are_written_and_verified(board_build, monkeypatch):
 
 def test_clear_errors_without_bitstream_or_pynq(board_build):
     (board_build / BITFILE).unlink()
-    with pytest.raises(BundleError, match="no bitfile/finn-accel.bit: this build has no bitstream"):
+    with pytest.raises(BundleError, match=r"no bitfile/finn-accel\.bit: this build has no bitstream"):
         fpga_vae(board_build, pynq=MockPynq(board_build))
     with pytest.raises(BundleError, match="no bitfile"):
         fpga_vae(BUILD)                             # the shipped folder: estimates only, no Vivado run

@@ -185,9 +185,12 @@ def test_kill_9_leaves_only_valid_records(crowd, tmp_path, key):
 def test_sigterm_stores_open_tracks(crowd, tmp_path, key):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, "--video", str(crowd), "--authority-key", str(key),
-                             "--out", str(out), "--quiet", "--detect-width", "640"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+                             "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "plots").exists() and time.time() < deadline:   # made just before the first frame
+        time.sleep(0.05)
+    time.sleep(4)                                                     # ~20 of 105 frames at ~200 ms each
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

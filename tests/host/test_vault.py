@@ -61,7 +61,7 @@ def test_damaged_files_are_rejected_without_key(tmp_path, key, image, damage):
         data[:6] = b"NOTREC"
     path = tmp_path / "bad.fvr"
     path.write_bytes(bytes(data))
-    with pytest.raises(VaultError, match="checksum|bad magic"):
+    with pytest.raises(VaultError, match=r"checksum|bad magic"):
         parse(path)
 
 
