@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, from_float
-from quant.train import TrainConfig, fit, load_crops, run_report, split_indices
+from quant.train import TrainConfig, elbo_terms, fit, load_crops, run_report, split_indices
 from quant.vae import VAEConfig, bound_log_sigma, bound_log_sigma_z, load_checkpoint
 
 
@@ -39,6 +39,33 @@ class QuantVAE(nn.Module):
         return y[:, :1], bound_log_sigma(y[:, 1:]), mu_z, log_sigma_z
 
 
+def gaussian_kl(mu_t: torch.Tensor, log_s_t: torch.Tensor, mu_s: torch.Tensor, log_s_s: torch.Tensor) -> torch.Tensor:
+    """Elementwise KL(N(mu_t, s_t^2) || N(mu_s, s_s^2)) in nats."""
+    return log_s_s - log_s_t + (torch.exp(2 * log_s_t) + (mu_t - mu_s) ** 2) / (2 * torch.exp(2 * log_s_s)) - 0.5
+
+
+class Distillation:
+    """Loss that makes the quantized VAE reproduce its float parent: KL(parent || quantized) of the posterior
+    q(z|x), plus, at the parent's own sample z, of the per-pixel likelihood p(x|z); nats per image."""
+
+    def __init__(self, teacher: nn.Module) -> None:
+        self.teacher = teacher.eval()
+
+    def __call__(self, model: QuantVAE, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            t_mu_z, t_raw_z = self.teacher.encoder(x)
+            t_ls_z = bound_log_sigma_z(t_raw_z)
+            z = t_mu_z + torch.exp(t_ls_z) * torch.randn_like(t_mu_z)
+            t_mu_x, t_raw_x = self.teacher.decoder(z)
+        codes = model.encoder(x * 255)
+        latent = model.cfg.latent
+        y = model.decoder(z / Z_SCALE)
+        return {"posterior_kl": gaussian_kl(t_mu_z, t_ls_z, codes[:, :latent],
+                                            bound_log_sigma_z(codes[:, latent:])).sum(1).mean(),
+                "likelihood_kl": gaussian_kl(t_mu_x, bound_log_sigma(t_raw_x), y[:, :1],
+                                             bound_log_sigma(y[:, 1:])).flatten(1).sum(1).mean()}
+
+
 def save_quant_checkpoint(model: QuantVAE, path: Path, extra: dict) -> None:
     torch.save({"config": model.cfg.to_dict(), "spec": dataclasses.asdict(model.spec),
                 "state": model.state_dict(), **extra}, path)
@@ -52,8 +79,10 @@ def load_quant_checkpoint(path: Path) -> QuantVAE:
     return model.eval()
 
 
-def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig, *, resume: bool) -> dict:
-    """Fine-tune a quantized copy of a float checkpoint on the float run's data and split."""
+def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig, *, resume: bool,
+                   distill: bool = False, init: Path | None = None) -> dict:
+    """Fine-tune a quantized copy of a float checkpoint (or the quantized checkpoint `init`) on the float run's
+    data and split, on the ELBO or, with `distill`, on the distillation loss towards the float model."""
     float_model = load_checkpoint(float_ckpt)
     float_report = json.loads((float_ckpt.parent / "report.json").read_text())
     data = [Path(p) for p in float_report["data"]]
@@ -61,11 +90,16 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
     torch.manual_seed(tc.seed)
     model = QuantVAE(float_model.cfg, spec, *from_float(float_model, spec))
-    history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume)
+    if init is not None:
+        model.load_state_dict(load_quant_checkpoint(init).state_dict())
+    loss_fn = Distillation(float_model) if distill else elbo_terms
+    history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume, loss_fn=loss_fn)
     final = out / f"{spec.name(float_model.cfg)}.pt"
     save_quant_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
     report = {"model": float_model.cfg.to_dict(), "quant": dataclasses.asdict(spec),
-              "float_checkpoint": str(float_ckpt), **run_report(data, crops, train_idx, val_idx, model, tc, history),
+              "float_checkpoint": str(float_ckpt), "init": init and str(init),
+              "loss": "distillation" if distill else "elbo",
+              **run_report(data, crops, train_idx, val_idx, model, tc, history),
               "checkpoint": final.name}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
@@ -85,12 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=144, help="batch size")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt if present")
+    ap.add_argument("--distill", action="store_true",
+                    help="train on KL(float || quantized) of posterior and likelihood instead of the ELBO, so the "
+                         "quantized model ranks faces like its float parent")
+    ap.add_argument("--init", type=Path, help="start from this quant.qat checkpoint instead of the float weights")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = QuantSpec(args.weight_bits, args.act_bits, args.out_bits)
     tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr)
-    report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume)
+    report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume, distill=args.distill,
+                            init=args.init)
     print(f"wrote {args.out / report['checkpoint']} after {report['train_seconds']:.0f} s")
     return 0
 

@@ -15,6 +15,7 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +49,15 @@ def negative_elbo(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor
     return nll.flatten(1).sum(1).mean(), kl.sum(1).mean()
 
 
+def elbo_terms(model: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The training loss of a VAE-shaped model (forward -> mu_x, log sigma_x, mu_z, log sigma_z)."""
+    nll, kl = negative_elbo(x, *model(x))
+    return {"nll": nll, "kl": kl}
+
+
+LossFn = Callable[[torch.nn.Module, torch.Tensor], dict[str, torch.Tensor]]
+
+
 def load_crops(paths: list[Path]) -> np.ndarray:
     return np.concatenate([np.load(p)["crops"] for p in paths])
 
@@ -64,11 +74,12 @@ def to_input(crops: np.ndarray) -> torch.Tensor:
 
 
 def run_epoch(model: torch.nn.Module, crops: np.ndarray, tc: TrainConfig, opt: torch.optim.Optimizer | None,
-              gen: torch.Generator, desc: str) -> dict:
-    """One pass; trains when `opt` is given, else evaluates. Returns mean nll, kl, loss per image."""
+              gen: torch.Generator, desc: str, loss_fn: LossFn = elbo_terms) -> dict:
+    """One pass; trains when `opt` is given, else evaluates. Returns each loss term's and the total's mean."""
     model.train(opt is not None)
     order = torch.randperm(len(crops), generator=gen).numpy() if opt else np.arange(len(crops))
-    sums, seen = np.zeros(2), 0
+    sums: dict[str, float] = {}
+    seen = 0
     bar = tqdm(range(0, len(crops), tc.batch), desc=desc, unit="batch", leave=False)
     for start in bar:
         x = to_input(crops[order[start:start + tc.batch]])
@@ -76,21 +87,22 @@ def run_epoch(model: torch.nn.Module, crops: np.ndarray, tc: TrainConfig, opt: t
             flip = torch.rand(len(x), generator=gen) < 0.5
             x[flip] = x[flip].flip(-1)
         with torch.set_grad_enabled(opt is not None):
-            nll, kl = negative_elbo(x, *model(x))
+            terms = loss_fn(model, x)
         if opt:
             opt.zero_grad()
-            (nll + kl).backward()
+            sum(terms.values()).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             opt.step()
-        sums += [nll.item() * len(x), kl.item() * len(x)]
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + value.item() * len(x)
         seen += len(x)
-        bar.set_postfix(loss=f"{sums.sum() / seen:.0f}")
-    nll_mean, kl_mean = sums / seen
-    return {"nll": nll_mean, "kl": kl_mean, "loss": nll_mean + kl_mean}
+        bar.set_postfix(loss=f"{sum(sums.values()) / seen:.0f}")
+    means = {name: total / seen for name, total in sums.items()}
+    return {**means, "loss": sum(means.values())}
 
 
 def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, out: Path,
-        tc: TrainConfig, *, resume: bool) -> list[dict]:
+        tc: TrainConfig, *, resume: bool, loss_fn: LossFn = elbo_terms) -> list[dict]:
     """Optimise any VAE-shaped model (forward -> mu_x, log sigma_x, mu_z, log sigma_z); resumable.
 
     ``OUT/resume.pt`` holds model, optimiser and both random states after every epoch, so a resumed
@@ -110,11 +122,12 @@ def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_id
         history = state["history"]
     for epoch in range(len(history), tc.epochs):
         t0 = time.time()
-        stats = run_epoch(model, crops[train_idx], tc, opt, gen, f"epoch {epoch + 1}/{tc.epochs}")
-        val = run_epoch(model, crops[val_idx], tc, None, gen, "validation")
+        stats = run_epoch(model, crops[train_idx], tc, opt, gen, f"epoch {epoch + 1}/{tc.epochs}", loss_fn)
+        val = run_epoch(model, crops[val_idx], tc, None, gen, "validation", loss_fn)
         history.append({"epoch": epoch + 1, "train": stats, "val": val, "seconds": time.time() - t0})
-        print(f"epoch {epoch + 1}: train loss {stats['loss']:.1f} (nll {stats['nll']:.1f}, kl "
-              f"{stats['kl']:.1f}), val loss {val['loss']:.1f}, {history[-1]['seconds']:.0f} s", flush=True)
+        terms = ", ".join(f"{k} {v:.1f}" for k, v in stats.items() if k != "loss")
+        print(f"epoch {epoch + 1}: train loss {stats['loss']:.1f} ({terms}), val loss {val['loss']:.1f}, "
+              f"{history[-1]['seconds']:.0f} s", flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                     "history": history}, resume_path)

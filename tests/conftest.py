@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+BUILD = ROOT / "bitstreams" / "zcu104-vae_w4a4_c24"   # the shipped build folder
 
 
 @pytest.fixture(scope="session")

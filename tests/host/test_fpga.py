@@ -12,8 +12,8 @@ from host.accelerated import BundleError, simulated_vae
 from host.fpga import BITFILE, RUNTIME_WEIGHTS, SETTINGS, DmaTimeout, fpga_vae
 from sim.accelerator import load_spec
 from sim.packing import StreamFormat
+from tests.conftest import BUILD
 from tests.host.mock_pynq import MockPynq, WeightMemory
-from tests.hw.conftest import BUILD
 
 pytestmark = pytest.mark.skipif(not (BUILD / "manifest.json").exists(), reason="shipped build folder missing")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hw.build import DEFAULT_CHECKPOINT, ROOT, face_crops
+from hw.build import DEFAULT_CHECKPOINT, face_crops
 from hw.device import ZCU104
 from hw.flow import dataflow_config, to_dataflow
 from quant.export import export_accelerator
@@ -17,7 +17,6 @@ from quant.vae import VAE, VAEConfig
 from quant.vectors import integer_vectors
 
 TINY = VAEConfig(channels=4, latent=8)
-BUILD = ROOT / "bitstreams" / "zcu104-vae_w4a4_c24"
 FACES = 256
 
 

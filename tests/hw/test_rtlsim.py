@@ -6,7 +6,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from hw.device import ZCU104
 from hw.rtlsim import RTLChain, check_layers
 from sim.accelerator import SimAccelerator
-from tests.hw.conftest import BUILD
+from tests.conftest import BUILD
 
 CROPS = 16
 

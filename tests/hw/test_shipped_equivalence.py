@@ -13,7 +13,8 @@ from qonnx.core.modelwrapper import ModelWrapper
 from hw.build import DEFAULT_CHECKPOINT
 from hw.execute import execute_dataflow
 from sim.accelerator import SimAccelerator
-from tests.hw.conftest import BUILD, FACES
+from tests.conftest import BUILD
+from tests.hw.conftest import FACES
 
 
 def test_build_folder_matches_the_checkpoint_and_its_files():

@@ -72,3 +72,16 @@ def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
 def test_latent_codes_round_and_saturate_on_the_int8_grid():
     z = np.array([[0.0, 1 / 32 + 1e-6, -0.3, 100.0, -100.0]])
     np.testing.assert_array_equal(latent_codes(z, 1 / 16), [[0, 1, -5, 127, -128]])
+
+
+def test_distillation_brings_the_quantized_model_closer_to_its_float_parent(tmp_path, blob_crops):
+    report = train([blob_crops], tmp_path / "float", CFG, TrainConfig(epochs=1, batch=8), resume=False)
+    float_ckpt = tmp_path / "float" / report["checkpoint"]
+    q = quantize_train(float_ckpt, tmp_path / "q", QuantSpec(4, 4, 8), TrainConfig(epochs=3, batch=8, lr=0.003),
+                       resume=False, distill=True)
+    assert q["loss"] == "distillation" and set(q["history"][0]["train"]) == {"posterior_kl", "likelihood_kl", "loss"}
+    losses = [h["train"]["loss"] for h in q["history"]]
+    assert losses[-1] < losses[0]
+    again = quantize_train(float_ckpt, tmp_path / "q2", QuantSpec(4, 4, 8), TrainConfig(epochs=1, batch=8),
+                           resume=False, distill=True, init=tmp_path / "q" / q["checkpoint"])
+    assert again["init"].endswith(q["checkpoint"])
