@@ -197,3 +197,20 @@ def test_sigterm_stores_open_tracks(crowd, tmp_path, key):
     report = json.loads((out / "report.json").read_text())
     assert report["stopped_by"] == "SIGTERM" and 0 < report["frames"] < 105
     assert report["records"] == report["persons"] > 0
+
+
+@pytest.mark.slow
+def test_crowd_clip_one_record_per_person_opened_by_k_shares(crowd, tmp_path, key):
+    out = tmp_path / "out"
+    assert main(["--video", str(crowd), "--authority-key", str(key), "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    persons = [t for t in report["tracks"] if t["confirmed"]]
+    assert report["frames"] == 105 and len(persons) == report["records"] >= 8
+    assert sorted(p.name for p in (out / "records").glob("*.fvr")) == sorted(t["record"] for t in persons)
+    assert len(list((out / "plots").glob("track-*.svg"))) == len(persons)
+    shares = [str(key.parent / f"share-{h}.json") for h in ("judge", "operator", "dpo")]
+    assert authority(["decrypt", str(out / "records"), "--share", shares[0], "--reason", "t",
+                      "--out", str(tmp_path / "k-1")]) == 2
+    assert authority(["decrypt", str(out / "records"), "--share", shares[1], "--share", shares[2], "--reason",
+                      "warrant", "--out", str(tmp_path / "k")]) == 0
+    assert len(list((tmp_path / "k").glob("*.png"))) == len(persons) + 1     # the crops + montage.png
