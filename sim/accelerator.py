@@ -20,6 +20,8 @@ from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, chec
 from sim.packing import StreamFormat
 
 FORMAT = "facevault-accelerator/1"
+CHUNK_BYTES = 16 << 20   # largest intermediate of a chunk of items (see SimAccelerator._segments)
+WHOLE_BATCH = 64         # layers that fit this many items in CHUNK_BYTES run on the whole batch
 
 
 @dataclass
@@ -78,6 +80,7 @@ class SimAccelerator:
         self.out_dtype, self.out_shape, self.out_folded = self.output.dtype, self.output.shape, self.output.folded
         self.layers = [Layer(rec["name"], rec["kind"], IntType.parse(rec["out_dtype"]), tuple(rec["out_shape"][1:]),
                              _build_layer(i, rec, arrays)) for i, rec in enumerate(spec["layers"])]
+        self.segments = self._segments()
 
     @classmethod
     def load(cls, path: str | Path) -> SimAccelerator:
@@ -98,6 +101,25 @@ class SimAccelerator:
         """The FPGA's interface: packed uint8 input buffer (N, *in_packed_shape) -> packed output buffer."""
         return self.output.pack(self.run(self.input.unpack(packed)))
 
+    def _segments(self) -> list[tuple[list[Layer], int | None]]:
+        """Runs of consecutive layers and how many items each run processes at a time (None: the whole batch).
+
+        From the first to the last layer whose output for WHOLE_BATCH items would exceed CHUNK_BYTES (as float64,
+        the widest arithmetic a layer uses), a few items go through all those layers at a time, so their
+        intermediates stay in cache instead of streaming hundreds of MB through memory per layer; the layers
+        before and after (small outputs, e.g. the fully connected ones) keep the whole batch."""
+        fits = [CHUNK_BYTES // (int(np.prod(layer.out_shape)) * 8) for layer in self.layers]
+        big = [i for i, f in enumerate(fits) if f < WHOLE_BATCH]
+        if not big:
+            return [(self.layers, None)]
+        first, last = big[0], big[-1] + 1
+        segments = [(self.layers[first:last], max(1, min(fits[first:last])))]
+        if first:
+            segments.insert(0, (self.layers[:first], None))
+        if last < len(self.layers):
+            segments.append((self.layers[last:], None))
+        return segments
+
     def run(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
         """Integers (N, *input shape) -> integers (N, *output shape); `trace` collects every layer's output."""
         x = np.asarray(x)
@@ -106,11 +128,20 @@ class SimAccelerator:
         if not np.issubdtype(x.dtype, np.integer) and not np.array_equal(x, np.rint(x)):
             raise ValueError("accelerator inputs must be integers")
         h = check_range(x.astype(np.int64), self.in_dtype, "input").astype(self.in_dtype.numpy_dtype)
-        for layer in self.layers:
+        for layers, chunk in self.segments:
+            if trace is None and chunk is not None and len(h) > chunk:
+                h = np.concatenate([self._apply(layers, h[i:i + chunk], None) for i in range(0, len(h), chunk)])
+            else:
+                h = self._apply(layers, h, trace)
+        return h.astype(np.int64)
+
+    @staticmethod
+    def _apply(layers: list[Layer], h: np.ndarray, trace: list | None) -> np.ndarray:
+        for layer in layers:
             h = layer.fn(h)
             if h.shape[1:] != layer.out_shape:
                 raise AssertionError(f"{layer.name}: produced {h.shape[1:]}, expected {layer.out_shape}")
             h = check_range(h, layer.out_dtype, layer.name).astype(layer.out_dtype.numpy_dtype, copy=False)
             if trace is not None:
                 trace.append(h)
-        return h.astype(np.int64)
+        return h
