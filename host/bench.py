@@ -27,11 +27,9 @@ import matplotlib.pyplot as plt
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tqdm import tqdm
 
-from host.accelerated import simulated_vae
 from host.faces import FaceDetector
-from host.judge import QualityJudge
-from host.pipeline import FrameSelector, Settings
-from host.quality import Reference
+from host.judge import QualityJudge, build_judge
+from host.pipeline import FrameSelector, Settings, timed_frames
 from host.run import DEFAULT_BUILD
 from host.sources import array_frames, video_frames
 from host.vault import Vault
@@ -57,13 +55,10 @@ def run_pipeline(judge: QualityJudge, frames, settings: Settings, folder: Path, 
     sel = FrameSelector(FaceDetector(), judge, Vault(folder, X25519PrivateKey.generate().public_key()), settings,
                         "bench")
     t0 = time.perf_counter()
-    decode_start = t0
-    for frame in frames:
-        sel.timer.seconds["decode"] += time.perf_counter() - decode_start
+    for frame in timed_frames(frames, sel.timer):
         sel.process(frame)
         if on_frame is not None:
             on_frame(sel)
-        decode_start = time.perf_counter()
     sel.finish()
     wall = time.perf_counter() - t0
     n = sel.counts["frames"]
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "host_bench.json", help="where the figures go")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "host_memory.png", help="memory plot")
     args = ap.parse_args(argv)
-    judge = QualityJudge(simulated_vae(args.build), Reference.load(args.build / "score_reference.json"))
+    judge = build_judge(args.build)
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video)}
     if not args.skip_crowd:
         report["crowd"] = crowd_benchmark(judge, args.video)

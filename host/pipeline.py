@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -62,6 +62,11 @@ class Keeper:
     image: np.ndarray | None = None
     history: list[tuple[float, float]] = field(default_factory=list)
 
+    def times(self) -> dict:
+        """When the person was first and last seen and when the kept crop was taken (UTC ISO), its frame."""
+        return {"first_seen": utc_iso(self.first_time), "last_seen": utc_iso(self.last_time),
+                "best_time": utc_iso(self.best_time), "best_frame": self.best_frame}
+
     def offer(self, frame: Frame, score: float, log_rp: float, image: np.ndarray) -> None:
         self.history.append((frame.time, score))
         self.last_time = frame.time
@@ -83,6 +88,17 @@ class StageTimer:
             yield
         finally:
             self.seconds[stage] += time.perf_counter() - t0
+
+
+def timed_frames(frames: Iterable[Frame], timer: StageTimer) -> Iterator[Frame]:
+    """The frames of a source, the time spent producing them (reading, decoding) booked as "decode"."""
+    source = iter(frames)
+    while True:
+        with timer("decode"):
+            frame = next(source, None)
+        if frame is None:
+            return
+        yield frame
 
 
 def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int) -> list[Detection]:
@@ -155,9 +171,7 @@ class FrameSelector:
         summary = {"track_id": track.id, "confirmed": track.confirmed, "detections": track.hits,
                    "first_frame": track.first_frame, "last_frame": track.last_frame, "record": None}
         if keeper is not None:
-            summary.update(first_seen=utc_iso(keeper.first_time), last_seen=utc_iso(keeper.last_time),
-                           best_frame=keeper.best_frame, best_time=utc_iso(keeper.best_time),
-                           best_score=keeper.best_score, best_log_rp=keeper.best_log_rp)
+            summary.update(keeper.times(), best_score=keeper.best_score, best_log_rp=keeper.best_log_rp)
         if track.confirmed and keeper is not None and keeper.image is not None:
             self.counts["persons"] += 1
             name = f"{self.settings.camera_id}-{self.run_stamp}-t{track.id:05d}"
@@ -169,9 +183,7 @@ class FrameSelector:
             self.on_track_end(summary, keeper.history)
 
     def _metadata(self, keeper: Keeper) -> dict:
-        return {"camera_id": self.settings.camera_id, "track_id": keeper.track_id,
-                "first_seen": utc_iso(keeper.first_time), "last_seen": utc_iso(keeper.last_time),
-                "best_time": utc_iso(keeper.best_time), "best_frame": keeper.best_frame,
+        return {"camera_id": self.settings.camera_id, "track_id": keeper.track_id, **keeper.times(),
                 "score": keeper.best_score, "score_variant": self.judge.variant, "log_rp": keeper.best_log_rp,
                 "faces_scored": len(keeper.history), "model": self.model_id,
                 "expires": utc_iso(keeper.last_time + self.settings.retention_days * DAY)}

@@ -28,12 +28,12 @@ if __package__ in (None, ""):  # run as a script (python host/run.py): make the 
 
 from tqdm import tqdm
 
-from host.accelerated import BundleError, load_manifest, simulated_vae
+from host.accelerated import BundleError, load_manifest
 from host.faces import FaceDetector
 from host.fpga import DmaTimeout, fpga_vae
-from host.judge import QualityJudge
-from host.pipeline import FrameSelector, Settings
-from host.quality import DEFAULT_SCORE, SCORES, Reference
+from host.judge import QualityJudge, build_judge
+from host.pipeline import FrameSelector, Settings, timed_frames
+from host.quality import DEFAULT_SCORE, SCORES
 from host.report import TrackPlots, write_report
 from host.sources import SourceError, array_frames, camera_frames, video_frames
 from host.vault import Vault, VaultError, load_public_key, purge_expired, remove_stale_temporaries
@@ -79,11 +79,11 @@ def parser() -> argparse.ArgumentParser:
 def make_judge(args: argparse.Namespace) -> tuple[QualityJudge, str]:
     """The accelerator backend of the build folder, its score reference, and the model id for records."""
     manifest = load_manifest(args.build)
-    backend = simulated_vae(args.build) if args.backend == "sim" else fpga_vae(args.build, timeout=args.timeout)
-    reference = Reference.load(args.build / "score_reference.json")
+    backend = None if args.backend == "sim" else fpga_vae(args.build, timeout=args.timeout)
+    judge = build_judge(args.build, backend, args.score)
     model_id = hashlib.sha256((args.build / "manifest.json").read_bytes()).hexdigest()[:16]
     log.info("model %s (%s), backend %s", manifest.get("model"), model_id, args.backend)
-    return QualityJudge(backend, reference, args.score), model_id
+    return judge, model_id
 
 
 def open_source(args: argparse.Namespace):
@@ -137,15 +137,12 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         with tqdm(desc="frames", unit="frame", disable=args.quiet) as bar:
-            decode_start = time.perf_counter()
-            for frame in frames:
-                selector.timer.seconds["decode"] += time.perf_counter() - decode_start
+            for frame in timed_frames(frames, selector.timer):
                 selector.process(frame)
                 bar.update()
                 bar.set_postfix(persons=selector.counts["persons"] + len(selector.keepers), refresh=False)
                 if args.max_frames and selector.counts["frames"] >= args.max_frames:
                     break
-                decode_start = time.perf_counter()
     except (KeyboardInterrupt, _Stop) as exc:
         stopped_by = type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else str(exc)
         print(f"stopped by {stopped_by}: storing the open tracks", file=sys.stderr)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from host.faces import FaceDetector, ImageError, crop_face, main_face, read_rgb
-from host.judge import QualityJudge
+from host.judge import REFERENCE_FILE, QualityJudge
 from host.quality import DEFAULT_SCORE, SCORES, Reference
 from host.scoring import VAEBackend
 from quant.plots import plot_crops
@@ -88,7 +88,7 @@ def make_backend(kind: str, checkpoint: Path) -> VAEBackend:
 
 def reference_path(kind: str, checkpoint: Path) -> Path:
     """Where a backend's score reference lies: beside the checkpoint, or inside a build folder."""
-    return (checkpoint if kind == "sim" else checkpoint.parent) / "score_reference.json"
+    return (checkpoint if kind == "sim" else checkpoint.parent) / REFERENCE_FILE
 
 
 def main(argv: list[str] | None = None) -> int:

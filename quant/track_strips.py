@@ -19,11 +19,9 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from host.accelerated import simulated_vae
 from host.faces import FaceDetector
-from host.judge import QualityJudge
+from host.judge import build_judge
 from host.pipeline import FrameSelector, Settings
-from host.quality import Reference
 from host.run import DEFAULT_BUILD
 from host.sources import Frame, video_frames
 from host.vault import Vault
@@ -42,7 +40,7 @@ def scored_tracks(video: Path, build: Path, settings: Settings) -> dict[int, lis
         if summary["confirmed"]:
             confirmed.add(summary["track_id"])
 
-    judge = QualityJudge(simulated_vae(build), Reference.load(build / "score_reference.json"))
+    judge = build_judge(build)
     with tempfile.TemporaryDirectory() as tmp:
         sel = FrameSelector(FaceDetector(), judge, Vault(Path(tmp), X25519PrivateKey.generate().public_key()),
                             settings, "figure", on_track_end=ended, on_score=keep)

@@ -78,22 +78,22 @@ class Threshold:
             values = np.arange(-1, self._span)
             table = np.stack([np.searchsorted(row, values, side="right") for row in shifted]) + self.act_val
             self._table = table.astype(np.int32).ravel()
-            # int32 index of x in channel c's table: clip(x, lo - 1, hi) + offset_c
-            self._offsets = (np.arange(t.shape[0]) * (self._span + 1) + 1 - self._lo).astype(np.int64)
+            # index of x in channel c's table: clip(x, lo - 1, hi) + offset_c; int32 when the clip bounds and
+            # the table fit (always, for 32-bit inputs). One row of thresholds: one offset for all channels.
+            offsets = np.arange(t.shape[0]) * (self._span + 1) + 1 - self._lo
+            small = max(abs(self._lo) + self._span, int(offsets.max()) + self._span) < 1 << 31
+            self._index_dtype = np.int32 if small else np.int64
+            self._offsets = offsets.astype(self._index_dtype)
         else:  # all channels in one sorted array: channel c's thresholds shifted by c * span
             self._table = None
             self._flat = (shifted + np.arange(t.shape[0])[:, None] * self._span).ravel()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        shared = self.thresholds.shape[0] == 1  # one row for all channels
         if self._table is not None:
-            offsets = self._offsets[:1] if shared else self._offsets
-            # the index arithmetic fits int32 when the clip bounds and the table do (always, for 32-bit inputs)
-            small = max(abs(self._lo) + self._span, int(offsets.max()) + self._span) < 1 << 31
-            dtype = np.int32 if small else np.int64
-            index = np.clip(x.astype(dtype, copy=False), self._lo - 1, self._lo + self._span - 1)
-            index += offsets.astype(dtype)
+            index = np.clip(x.astype(self._index_dtype, copy=False), self._lo - 1, self._lo + self._span - 1)
+            index += self._offsets
             return np.take(self._table, index)
+        shared = self.thresholds.shape[0] == 1  # one row for all channels
         clipped = np.clip(x.astype(np.int64) - self._lo, -1, self._span - 1)
         channel = 0 if shared else np.arange(x.shape[-1])
         counts = np.searchsorted(self._flat, clipped + channel * self._span, side="right")
