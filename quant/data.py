@@ -28,16 +28,26 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".p
 _detector: FaceDetector | None = None
 
 
-def pair_persons(pairs_txt: Path) -> set[str]:
-    """Names of every person that appears in an LFW ``pairs.txt`` (the evaluation identities)."""
-    names: set[str] = set()
+LfwImage = tuple[str, int]  # (person, image number) of an LFW file <person>/<person>_<number:04d>.jpg
+
+
+def read_pairs(pairs_txt: Path) -> list[tuple[LfwImage, LfwImage, bool]]:
+    """The pairs of an LFW ``pairs.txt``: (image a, image b, same person), in file order."""
+    pairs = []
     for line in pairs_txt.read_text().splitlines()[1:]:
         parts = line.split()
         if len(parts) == 3:
-            names.add(parts[0])
+            pairs.append(((parts[0], int(parts[1])), (parts[0], int(parts[2])), True))
         elif len(parts) == 4:
-            names.update((parts[0], parts[2]))
-    return names
+            pairs.append(((parts[0], int(parts[1])), (parts[2], int(parts[3])), False))
+        elif parts:
+            raise ValueError(f"{pairs_txt}: a pair line has 3 or 4 fields, not {line!r}")
+    return pairs
+
+
+def pair_persons(pairs_txt: Path) -> set[str]:
+    """Names of every person that appears in an LFW ``pairs.txt`` (the evaluation identities)."""
+    return {image[0] for pair in read_pairs(pairs_txt) for image in pair[:2]}
 
 
 def list_images(roots: Iterable[Path], exclude_persons: set[str] = frozenset(),

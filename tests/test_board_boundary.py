@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKSTATION = ("torch", "brevitas", "finn", "qonnx", "onnx", "onnxruntime", "quant", "hw")
+WORKSTATION = ("torch", "brevitas", "finn", "qonnx", "onnx", "onnxruntime", "quant", "hw", "eval")
 
 PROBE = """
 import importlib, pkgutil, sys

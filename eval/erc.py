@@ -1,0 +1,198 @@
+"""Error-versus-reject curves on LFW: does a quality score predict recognition errors?
+
+    python -m eval.erc                         # the whole evaluation set (about 25 minutes on 2 cores)
+    python -m eval.erc --pairs-per-kind 50     # a quick subset
+
+Evaluation persons: those of LFW ``pairs.txt`` (``../shared/data/lfw-dev``, never trained on). Every image
+is cropped by the shared crop function around its MTCNN box (the centred box 70,70,110,110 where MTCNN
+finds no face); FaceNet and dlib compare the images; each quality method scores them.
+
+Protocol ``lfw_pairs``: the standard pairs; a pair's quality is the lower of its two images'; threshold
+at FMR = 1e-3 over every different-person pair of the pairs' images. Protocol ``paper``: per person the
+lowest-numbered image is the reference (the numbering follows no quality criterion); genuine
+(reference, probe) pairs; thresholds for an initial FNMR of 1e-2 and 1e-3 (paper Fig. 5 and 6).
+
+Writes to --out: ``erc.json`` (FNMR at 0/10/20/30/40 % rejected and pAUC to 20 % and 30 % per protocol,
+recognizer and method, thresholds, recognizer accuracy, run time), ``scores.csv`` (every image's
+scores), ``erc.md`` (pAUC tables) and ``erc_<protocol>.png``. Numbers only are cached (--cache):
+boxes, embeddings, scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eval.cache import Arrays
+from eval.extract import float_model, image_features, sim_model, vae_scores
+from eval.lfw import LfwSet, lfw_set
+from eval.measure import BASELINES
+from eval.metrics import (
+    GRID,
+    best_accuracy,
+    erc,
+    pair_quality,
+    summarise,
+    threshold_at_fmr,
+    threshold_at_fnmr,
+)
+from eval.plots import LABELS, plot_ercs
+from eval.recognizers import RECOGNIZERS, cross_similarity, similarity
+from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FMR = 1e-3
+INITIAL_FNMRS = (1e-2, 1e-3)
+RANDOM_SEED = 0
+PERFECT = "perfect"
+VAE_DEFAULT, VAE_QUANT = "vae_float", "vae_sim"
+
+
+def impostor_scores(emb: np.ndarray, persons: np.ndarray) -> np.ndarray:
+    """Comparison scores of every different-person pair of rows (each unordered pair once)."""
+    out = []
+    for i in range(0, len(emb), 512):
+        sims = cross_similarity(emb[i:i + 512], emb)
+        rows = np.arange(i, min(i + 512, len(emb)))[:, None]
+        mask = (persons[rows] != persons[None]) & (np.arange(len(emb))[None] > rows)
+        out.append(sims[mask])
+    return np.concatenate(out)
+
+
+def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
+    """Every protocol, recognizer and method: results[protocol][recognizer][setting] (threshold, summaries),
+    the matching ERC curves, and per recognizer its accuracy on the pairs and number of impostor pairs."""
+    index = {im: i for i, im in enumerate(data.images)}
+    persons = np.array([im[0] for im in data.images])
+    pa = np.array([index[a] for a, _, _ in data.pairs])
+    pb = np.array([index[b] for _, b, _ in data.pairs])
+    same = np.array([s for _, _, s in data.pairs])
+    used = np.unique(np.concatenate([pa, pb]))
+    ra = np.array([index[r] for r, _ in data.probes], dtype=int)
+    rb = np.array([index[p] for _, p in data.probes], dtype=int)
+    results: dict = {"lfw_pairs": {}, "paper": {}}
+    curves: dict = {"lfw_pairs": {}, "paper": {}}
+    recognizers = {}
+    for rec in RECOGNIZERS:
+        e = emb[rec]
+        scores = similarity(e[pa], e[pb])
+        impostors = impostor_scores(e[used], persons[used])
+        configs = {("lfw_pairs", f"fmr={FMR:g}"): (pa[same], pb[same], scores[same], threshold_at_fmr(impostors, FMR))}
+        genuine = similarity(e[ra], e[rb])
+        for fnmr in INITIAL_FNMRS:
+            configs["paper", f"initial_fnmr={fnmr:g}"] = (ra, rb, genuine, threshold_at_fnmr(genuine, fnmr))
+        for (protocol, setting), (ia, ib, gen, thr) in configs.items():
+            methods = {name: pair_quality(q[ia], q[ib]) for name, q in quality.items()}
+            methods[PERFECT] = gen
+            c = curves[protocol].setdefault(rec, {})[setting] = {name: erc(q, gen, thr) for name, q in methods.items()}
+            results[protocol].setdefault(rec, {})[setting] = {
+                "threshold": thr, "genuine_pairs": len(gen), "methods": {name: summarise(v) for name, v in c.items()}}
+        recognizers[rec] = {"lfw_pairs_accuracy": best_accuracy(scores, same), "impostor_pairs": len(impostors)}
+    return results, curves, recognizers
+
+
+def goals(results: dict) -> dict:
+    """The issue's goal per protocol setting: VAE default score pAUC(20 %) below every baseline's, and
+    the quantized (simulator) VAE within 5 % (relative) of the float one."""
+    out = {}
+    for protocol, recs in results.items():
+        for rec, settings in recs.items():
+            for setting, r in settings.items():
+                p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
+                baselines = {m: v for m, v in p.items() if not m.startswith("vae_") and m != PERFECT}
+                out[f"{protocol}/{rec}/{setting}"] = {
+                    "vae_below_every_baseline": all(p[VAE_DEFAULT] < v for v in baselines.values()),
+                    "best_baseline": min(baselines, key=baselines.get),
+                    "quant_vs_float_relative": p[VAE_QUANT] / p[VAE_DEFAULT] - 1 if p[VAE_DEFAULT] else None}
+    return out
+
+
+def write_csv(path: Path, data: LfwSet, feats: Arrays, quality: dict[str, np.ndarray]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["person", "number", "detected", "box_x", "box_y", "box_w", "box_h", *quality])
+        for i, (person, number) in enumerate(data.images):
+            w.writerow([person, number, int(feats["detected"][i]), *np.round(feats["box"][i], 1),
+                        *(f"{q[i]:.6g}" for q in quality.values())])
+
+
+def markdown_table(results: dict, key: str = "pauc@20%") -> str:
+    """One row per method, one column per protocol setting: `key` (x 1000), best non-oracle value in bold."""
+    cols = [(p, r, s) for p, recs in results.items() for r, ss in recs.items() for s in ss]
+    methods = list(results[cols[0][0]][cols[0][1]][cols[0][2]]["methods"])
+    head = [f"{p} {r} {s.split('=')[1]}" for p, r, s in cols]
+    lines = [f"| method | {' | '.join(head)} |", "|---|" + "---|" * len(cols)]
+    best = {c: min(v[key] for m, v in results[c[0]][c[1]][c[2]]["methods"].items() if m != PERFECT) for c in cols}
+    for m in methods:
+        cells = []
+        for c in cols:
+            v = results[c[0]][c[1]][c[2]]["methods"][m][key]
+            cells.append(f"**{1000 * v:.3f}**" if m != PERFECT and v == best[c] else f"{1000 * v:.3f}")
+        lines.append(f"| {LABELS.get(m, m)} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(results: dict) -> None:
+    for protocol, recs in results.items():
+        for rec, settings in recs.items():
+            for setting, r in settings.items():
+                print(f"\n{protocol} / {rec} / {setting}: {r['genuine_pairs']} genuine pairs, threshold "
+                      f"{r['threshold']:.4f}")
+                print(f"  {'method':18s} " + " ".join(f"{k:>10s}" for k in next(iter(r["methods"].values()))))
+                for m, v in sorted(r["methods"].items(), key=lambda kv: kv[1]["pauc@20%"]):
+                    print(f"  {m:18s} " + " ".join(f"{x:10.5f}" for x in v.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval.erc", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lfw", type=Path, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
+    ap.add_argument("--out", type=Path, default=Path("docs/eval"), help="output folder")
+    ap.add_argument("--cache", type=Path, default=Path(".cache/eval"),
+                    help="cache of boxes, embeddings and scores (numbers only); delete it to recompute")
+    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                    help="float VAE checkpoint (its score_reference.json beside it)")
+    ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
+                    help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
+    ap.add_argument("--pairs-per-kind", type=int, default=None, metavar="N",
+                    help="use only the first N genuine and N impostor pairs (and their persons): a quick subset")
+    ap.add_argument("--workers", type=int, default=2, help="processes for detection, recognizers and baselines")
+    args = ap.parse_args(argv)
+    if not (args.lfw / "pairs.txt").exists():
+        print(f"error: {args.lfw} has no pairs.txt (LFW folder expected, see ../shared/data/README.md)",
+              file=sys.stderr)
+        return 2
+    start = time.time()
+    data = lfw_set(args.lfw, args.pairs_per_kind)
+    print(f"{len(data.images)} images, {len(data.pairs)} pairs, {len(data.probes)} reference/probe pairs",
+          file=sys.stderr)
+    paths = [data.path(im) for im in data.images]
+    feats = image_features(paths, args.cache, args.workers)
+    quality = {name: feats[name].astype(float) for name in BASELINES}
+    quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)]))
+    quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
+    results, curves, recognizers = evaluate(data, {r: feats[r] for r in RECOGNIZERS}, quality)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for protocol, recs in curves.items():
+        plot_ercs(protocol, recs, GRID, args.out / f"erc_{protocol}.png")
+    summary = {"images": len(data.images), "no_face_found": int((~feats["detected"].astype(bool)).sum()),
+               "pairs": len(data.pairs), "probes": len(data.probes), "seconds": round(time.time() - start, 1),
+               "checkpoint": str(args.checkpoint), "build": str(args.build), "recognizers": recognizers,
+               "goals": goals(results), "results": results}
+    (args.out / "erc.json").write_text(json.dumps(summary, indent=1))
+    write_csv(args.out / "scores.csv", data, feats, quality)
+    (args.out / "erc.md").write_text("pAUC(20 %) x 1000\n\n" + markdown_table(results) + "\npAUC(30 %) x 1000\n\n"
+                                     + markdown_table(results, "pauc@30%"))
+    print_table(results)
+    print(f"\n{args.out}: erc.json, scores.csv, erc_*.png ({summary['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Per-image results for a list of image files, computed in worker processes and cached in chunks.
+
+`image_features`: box, detection flag, non-VAE quality measures and both recognizers' embeddings.
+`vae_scores`: every VAE method's score of the shared 64x64 crops (cut again from the cached boxes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from eval.cache import Arrays, cached, digest, file_digest
+from eval.measure import Measurer
+from host.faces import crop_face, read_rgb
+from host.judge import REFERENCE_FILE, QualityJudge, build_judge
+from host.quality import DEFAULT_SCORE, Reference
+
+CHUNK = 256            # images per cached chunk
+FEATURES_VERSION = 2   # bump when what `_measure_file` computes changes
+_measurer: Measurer | None = None
+
+
+def _measure_file(path: str) -> dict[str, np.ndarray]:
+    global _measurer
+    if _measurer is None:
+        _measurer = Measurer()
+    rgb = read_rgb(path)
+    m = _measurer.measure(rgb, _measurer.detect(rgb))
+    return {"box": np.array(m.box), "detected": np.array(m.detected),
+            **{k: np.array(v) for k, v in m.baselines.items()}, **m.embeddings}
+
+
+def _stack(rows: list[dict[str, np.ndarray]]) -> Arrays:
+    return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+
+
+def _concat(parts: list[Arrays]) -> Arrays:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def image_features(paths: list[Path], cache: Path, workers: int = 2) -> Arrays:
+    """Features of every image (arrays in the order of `paths`)."""
+    names = [str(Path(p).resolve()) for p in paths]
+    todo = [s for s in _chunks(len(names))
+            if not (cache / f"features-{digest(FEATURES_VERSION, names[s])}.npz").exists()]
+    parts: list[Arrays] = []
+    with mp.get_context("spawn").Pool(workers) if todo else _NoPool() as pool, \
+            tqdm(total=len(names), desc="faces + recognizers", unit="img") as bar:
+        for s in _chunks(len(names)):
+            def compute(s: slice = s) -> Arrays:
+                rows = []
+                for row in pool.imap(_measure_file, names[s], chunksize=4):
+                    rows.append(row)
+                    bar.update()
+                return _stack(rows)
+            before = bar.n
+            parts.append(cached(cache, "features", digest(FEATURES_VERSION, names[s]), compute))
+            bar.update(s.stop - s.start - (bar.n - before))  # a cached chunk counts at once
+    return _concat(parts)
+
+
+class _NoPool:
+    """Stands in for a pool when every chunk is cached (starting workers takes seconds)."""
+
+    def __enter__(self) -> _NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class VaeModel:
+    """A VAE backend with its score reference; `key` identifies its weights for the cache."""
+
+    name: str          # "float" or "sim"
+    judge: QualityJudge
+    key: str
+
+
+def float_model(checkpoint: Path) -> VaeModel:
+    from quant.float_backend import FloatBackend
+
+    reference = checkpoint.parent / REFERENCE_FILE
+    judge = QualityJudge(FloatBackend(checkpoint), Reference.load(reference), DEFAULT_SCORE)
+    return VaeModel("float", judge, digest(file_digest(checkpoint), file_digest(reference)))
+
+
+def sim_model(build: Path) -> VaeModel:
+    files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json", REFERENCE_FILE)]
+    return VaeModel("sim", build_judge(build), digest(*(file_digest(f) for f in files)))
+
+
+def crops_of(paths: list[Path], boxes: np.ndarray) -> np.ndarray:
+    """The shared 64x64 grey crops of the images at the given boxes."""
+    return np.stack([crop_face(read_rgb(p), tuple(b)) for p, b in zip(paths, boxes, strict=True)])
+
+
+def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel]) -> Arrays:
+    """``vae_raw_<model>`` (the paper's log RP) and ``vae_<model>`` (the default score) for every image."""
+    names = [str(Path(p).resolve()) for p in paths]
+    out: dict[str, list[np.ndarray]] = {}
+    for model in models:
+        for s in tqdm(_chunks(len(names)), desc=f"VAE ({model.name})", unit="chunk"):
+            def compute(s: slice = s, model: VaeModel = model) -> Arrays:
+                score, raw = model.judge.score(crops_of(paths[s], boxes[s]))
+                return {"score": score, "raw": raw}
+            r = cached(cache, f"vae-{model.name}", digest(model.key, names[s], boxes[s].tolist()), compute)
+            out.setdefault(f"vae_raw_{model.name}", []).append(r["raw"])
+            out.setdefault(f"vae_{model.name}", []).append(r["score"])
+    return {k: np.concatenate(v) for k, v in out.items()}
+

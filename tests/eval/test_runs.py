@@ -1,0 +1,59 @@
+"""The two evaluation programs end to end on a small LFW subset: real detector, recognizers, VAEs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from eval import degradation, erc
+from eval.erc import PERFECT
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+METHODS = {"laplacian", "brisque", "face_size", "mtcnn_confidence", "random", PERFECT,
+           "vae_float", "vae_raw_float", "vae_sim", "vae_raw_sim"}
+
+
+def test_erc_on_a_subset(data_dir, tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = ["--lfw", str(data_dir / "lfw-dev"), "--pairs-per-kind", "12", "--out", str(out), "--cache", str(cache)]
+    assert erc.main(argv) == 0
+    summary = json.loads((out / "erc.json").read_text())
+    assert summary["pairs"] == 24 and summary["images"] > 40
+    for rec in ("facenet", "dlib"):
+        assert summary["recognizers"][rec]["lfw_pairs_accuracy"] >= 0.9      # both recognizers really work
+    settings = [(p, r, s) for p, recs in summary["results"].items() for r, ss in recs.items() for s in ss]
+    assert len(settings) == 2 * (1 + 2)
+    for p, r, s in settings:
+        methods = summary["results"][p][r][s]["methods"]
+        assert set(methods) == METHODS
+        initial = {v["fnmr@0%"] for v in methods.values()}
+        assert len(initial) == 1                                 # one threshold, before any rejection
+        assert all(methods[PERFECT]["pauc@20%"] <= v["pauc@20%"] + 1e-12 for v in methods.values())
+    assert set(summary["goals"]) == {f"{p}/{r}/{s}" for p, r, s in settings}
+    with open(out / "scores.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == summary["images"] and METHODS - {PERFECT} <= set(rows[0])
+    assert (out / "erc_lfw_pairs.png").stat().st_size > 10_000 and (out / "erc_paper.png").exists()
+    cached = sorted(p.name for p in cache.iterdir())
+    assert erc.main(argv) == 0                                   # second run: from the cache, same numbers
+    assert sorted(p.name for p in cache.iterdir()) == cached
+    assert json.loads((out / "erc.json").read_text())["results"] == summary["results"]
+
+
+def test_degradation_on_three_images(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert degradation.main(["--lfw", str(data_dir / "lfw-dev"), "-n", "3", "--out", str(out),
+                             "--cache", str(tmp_path / "cache")]) == 0
+    summary = json.loads((out / "degradation.json").read_text())
+    table = summary["spearman"]
+    assert set(table) == METHODS - {PERFECT}
+    assert table["laplacian"]["blur"] < -0.9                     # sharpness falls with every blur step
+    assert table["vae_float"]["blur"] < -0.5 and table["vae_raw_float"]["blur"] > 0.5  # FINDINGS section 8
+    assert (out / "degradation.png").exists()
+
+
+def test_missing_lfw_is_a_clear_error(tmp_path, capsys):
+    assert erc.main(["--lfw", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "has no pairs.txt" in capsys.readouterr().err
