@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,10 +31,14 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:20]
 
 
-def cached(folder: Path, name: str, key: str, compute: Callable[[], Arrays]) -> Arrays:
-    """`compute()`'s arrays, from ``folder/name-key.npz`` when present, else computed and saved there."""
+def cached(folder: Path, name: str, key: str, compute: Callable[[], Arrays], stats: Counter | None = None) -> Arrays:
+    """`compute()`'s arrays, from ``folder/name-key.npz`` when present, else computed and saved there.
+    `stats` counts ``cached`` and ``computed`` results."""
     path = Path(folder) / f"{name}-{key}.npz"
-    if path.exists():
+    hit = path.exists()
+    if stats is not None:
+        stats["cached" if hit else "computed"] += 1
+    if hit:
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     result = compute()

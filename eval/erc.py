@@ -25,6 +25,7 @@ import csv
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +47,21 @@ from eval.plots import LABELS, plot_ercs
 from eval.recognizers import RECOGNIZERS, cross_similarity, similarity
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
 FMR = 1e-3
 INITIAL_FNMRS = (1e-2, 1e-3)
 RANDOM_SEED = 0
 PERFECT = "perfect"
 VAE_DEFAULT, VAE_QUANT = "vae_float", "vae_sim"
+
+
+def shown(path: Path) -> str:
+    """A path as written into results: relative to the repository where it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def impostor_scores(emb: np.ndarray, persons: np.ndarray) -> np.ndarray:
@@ -173,17 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(data.images)} images, {len(data.pairs)} pairs, {len(data.probes)} reference/probe pairs",
           file=sys.stderr)
     paths = [data.path(im) for im in data.images]
-    feats = image_features(paths, args.cache, args.workers)
+    chunks: Counter = Counter()
+    feats = image_features(paths, args.cache, args.workers, chunks)
     quality = {name: feats[name].astype(float) for name in BASELINES}
-    quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)]))
+    quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)],
+                              chunks))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
     results, curves, recognizers = evaluate(data, {r: feats[r] for r in RECOGNIZERS}, quality)
     args.out.mkdir(parents=True, exist_ok=True)
     for protocol, recs in curves.items():
         plot_ercs(protocol, recs, GRID, args.out / f"erc_{protocol}.png")
     summary = {"images": len(data.images), "no_face_found": int((~feats["detected"].astype(bool)).sum()),
-               "pairs": len(data.pairs), "probes": len(data.probes), "seconds": round(time.time() - start, 1),
-               "checkpoint": str(args.checkpoint), "build": str(args.build), "recognizers": recognizers,
+               "pairs": len(data.pairs), "probes": len(data.probes),
+               "seconds": round(time.time() - start, 1), "cache_chunks": dict(chunks),
+               "checkpoint": shown(args.checkpoint), "build": shown(args.build), "recognizers": recognizers,
                "goals": goals(results), "results": results}
     (args.out / "erc.json").write_text(json.dumps(summary, indent=1))
     write_csv(args.out / "scores.csv", data, feats, quality)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _concat(parts: list[Arrays]) -> Arrays:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def image_features(paths: list[Path], cache: Path, workers: int = 2) -> Arrays:
+def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Counter | None = None) -> Arrays:
     """Features of every image (arrays in the order of `paths`)."""
     names = [str(Path(p).resolve()) for p in paths]
     todo = [s for s in _chunks(len(names))
@@ -62,7 +63,7 @@ def image_features(paths: list[Path], cache: Path, workers: int = 2) -> Arrays:
                     bar.update()
                 return _stack(rows)
             before = bar.n
-            parts.append(cached(cache, "features", digest(FEATURES_VERSION, names[s]), compute))
+            parts.append(cached(cache, "features", digest(FEATURES_VERSION, names[s]), compute, stats))
             bar.update(s.stop - s.start - (bar.n - before))  # a cached chunk counts at once
     return _concat(parts)
 
@@ -104,7 +105,8 @@ def crops_of(paths: list[Path], boxes: np.ndarray) -> np.ndarray:
     return np.stack([crop_face(read_rgb(p), tuple(b)) for p, b in zip(paths, boxes, strict=True)])
 
 
-def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel]) -> Arrays:
+def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel],
+               stats: Counter | None = None) -> Arrays:
     """``vae_raw_<model>`` (the paper's log RP) and ``vae_<model>`` (the default score) for every image."""
     names = [str(Path(p).resolve()) for p in paths]
     out: dict[str, list[np.ndarray]] = {}
@@ -113,7 +115,7 @@ def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[V
             def compute(s: slice = s, model: VaeModel = model) -> Arrays:
                 score, raw = model.judge.score(crops_of(paths[s], boxes[s]))
                 return {"score": score, "raw": raw}
-            r = cached(cache, f"vae-{model.name}", digest(model.key, names[s], boxes[s].tolist()), compute)
+            r = cached(cache, f"vae-{model.name}", digest(model.key, names[s], boxes[s].tolist()), compute, stats)
             out.setdefault(f"vae_raw_{model.name}", []).append(r["raw"])
             out.setdefault(f"vae_{model.name}", []).append(r["score"])
     return {k: np.concatenate(v) for k, v in out.items()}
