@@ -18,6 +18,7 @@ import json
 import multiprocessing as mp
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -107,13 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     paths = probe_images(args.lfw, args.n, args.seed)
     models = [float_model(args.checkpoint), sim_model(args.build)]
     key = digest(VERSION, [str(p) for p in paths], [m.key for m in models])
-    scores = cached(args.cache, "degradation", key, lambda: compute_scores(paths, models, args.workers))
+    stats: Counter = Counter()
+    scores = cached(args.cache, "degradation", key, lambda: compute_scores(paths, models, args.workers), stats)
     fallback = scores.pop("fallback")
     table = spearman_table(scores)
     args.out.mkdir(parents=True, exist_ok=True)
     plot_spearman(table, args.out / "degradation.png")
     summary = {"images": len(paths), "degraded_crops_on_clean_box": int(fallback.sum()),
-               "seconds": round(time.time() - start, 1), "levels": {n: list(DEGRADATIONS[n][1]) for n in DEGRADATIONS},
+               "seconds": round(time.time() - start, 1),
+               "from_cache": bool(stats["cached"]), "levels": {n: list(DEGRADATIONS[n][1]) for n in DEGRADATIONS},
                "spearman": table}
     (args.out / "degradation.json").write_text(json.dumps(summary, indent=1))
     (args.out / "degradation.md").write_text(markdown_table(table))
