@@ -46,12 +46,12 @@ def plot_spearman(table: dict[str, dict[str, float]], out: Path) -> None:
     """Heat map: mean Spearman of each method's score against severity, per degradation (-1 is ideal)."""
     methods, degradations = list(table), list(next(iter(table.values())))
     values = np.array([[table[m][d] for d in degradations] for m in methods])
-    fig, ax = plt.subplots(figsize=(1.3 * len(degradations) + 3, 0.45 * len(methods) + 1.2))
-    im = ax.imshow(values, cmap="RdBu", vmin=-1, vmax=1)
+    fig, ax = plt.subplots(figsize=(1.1 * len(degradations) + 4.5, 0.42 * len(methods) + 1.2))
+    im = ax.imshow(values, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(degradations)), degradations)
     ax.set_yticks(range(len(methods)), [LABELS.get(m, m) for m in methods])
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=8)
+        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=8, color="white" if abs(v) > 0.6 else "black")
     fig.colorbar(im, ax=ax, label="Spearman(score, severity)")
     ax.set_title("score vs degradation severity (ideal -1: quality falls)")
     save_figure(fig, out)
