@@ -25,13 +25,12 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays, cached, digest
-from eval.erc import DATA
 from eval.extract import VaeModel, float_model, sim_model
 from eval.measure import BASELINES, Measurer
 from eval.plots import LABELS, plot_spearman
 from host.faces import read_rgb
 from quant.degradations import DEGRADATIONS, LEVELS, degrade, severity_series
-from quant.probes import probe_images
+from quant.probes import DATA, probe_images
 from quant.quality_eval import spearman_rows
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 

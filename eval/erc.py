@@ -26,6 +26,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,10 @@ from eval.metrics import (
 )
 from eval.plots import LABELS, plot_ercs
 from eval.recognizers import RECOGNIZERS, cross_similarity, similarity
+from quant.probes import DATA
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 FMR = 1e-3
 INITIAL_FNMRS = (1e-2, 1e-3)
 RANDOM_SEED = 0
@@ -107,19 +108,24 @@ def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.nda
     return results, curves, recognizers
 
 
+def settings_of(results: dict) -> Iterator[tuple[str, dict]]:
+    """("protocol/recognizer/setting", its result) for every cell of results[protocol][recognizer][setting]."""
+    for protocol, recs in results.items():
+        for rec, settings in recs.items():
+            for setting, r in settings.items():
+                yield f"{protocol}/{rec}/{setting}", r
+
+
 def goals(results: dict) -> dict:
     """The issue's goal per protocol setting: VAE default score pAUC(20 %) below every baseline's, and
     the quantized (simulator) VAE within 5 % (relative) of the float one."""
     out = {}
-    for protocol, recs in results.items():
-        for rec, settings in recs.items():
-            for setting, r in settings.items():
-                p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
-                baselines = {m: v for m, v in p.items() if not m.startswith("vae_") and m != PERFECT}
-                out[f"{protocol}/{rec}/{setting}"] = {
-                    "vae_below_every_baseline": all(p[VAE_DEFAULT] < v for v in baselines.values()),
-                    "best_baseline": min(baselines, key=baselines.get),
-                    "quant_vs_float_relative": p[VAE_QUANT] / p[VAE_DEFAULT] - 1 if p[VAE_DEFAULT] else None}
+    for name, r in settings_of(results):
+        p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
+        baselines = {m: v for m, v in p.items() if not m.startswith("vae_") and m != PERFECT}
+        out[name] = {"vae_below_every_baseline": all(p[VAE_DEFAULT] < v for v in baselines.values()),
+                     "best_baseline": min(baselines, key=baselines.get),
+                     "quant_vs_float_relative": p[VAE_QUANT] / p[VAE_DEFAULT] - 1 if p[VAE_DEFAULT] else None}
     return out
 
 
@@ -134,29 +140,26 @@ def write_csv(path: Path, data: LfwSet, feats: Arrays, quality: dict[str, np.nda
 
 def markdown_table(results: dict, key: str = "pauc@20%") -> str:
     """One row per method, one column per protocol setting: `key` (x 1000), best non-oracle value in bold."""
-    cols = [(p, r, s) for p, recs in results.items() for r, ss in recs.items() for s in ss]
-    methods = list(results[cols[0][0]][cols[0][1]][cols[0][2]]["methods"])
-    head = [f"{p} {r} {s.split('=')[1]}" for p, r, s in cols]
-    lines = [f"| method | {' | '.join(head)} |", "|---|" + "---|" * len(cols)]
-    best = {c: min(v[key] for m, v in results[c[0]][c[1]][c[2]]["methods"].items() if m != PERFECT) for c in cols}
+    cells = dict(settings_of(results))
+    methods = list(next(iter(cells.values()))["methods"])
+    head = [" ".join([*name.split("/")[:2], name.split("=")[1]]) for name in cells]
+    lines = [f"| method | {' | '.join(head)} |", "|---|" + "---|" * len(cells)]
+    best = {c: min(v[key] for m, v in r["methods"].items() if m != PERFECT) for c, r in cells.items()}
     for m in methods:
-        cells = []
-        for c in cols:
-            v = results[c[0]][c[1]][c[2]]["methods"][m][key]
-            cells.append(f"**{1000 * v:.3f}**" if m != PERFECT and v == best[c] else f"{1000 * v:.3f}")
-        lines.append(f"| {LABELS.get(m, m)} | {' | '.join(cells)} |")
+        row = []
+        for c, r in cells.items():
+            v = r["methods"][m][key]
+            row.append(f"**{1000 * v:.3f}**" if m != PERFECT and v == best[c] else f"{1000 * v:.3f}")
+        lines.append(f"| {LABELS.get(m, m)} | {' | '.join(row)} |")
     return "\n".join(lines) + "\n"
 
 
 def print_table(results: dict) -> None:
-    for protocol, recs in results.items():
-        for rec, settings in recs.items():
-            for setting, r in settings.items():
-                print(f"\n{protocol} / {rec} / {setting}: {r['genuine_pairs']} genuine pairs, threshold "
-                      f"{r['threshold']:.4f}")
-                print(f"  {'method':18s} " + " ".join(f"{k:>10s}" for k in next(iter(r["methods"].values()))))
-                for m, v in sorted(r["methods"].items(), key=lambda kv: kv[1]["pauc@20%"]):
-                    print(f"  {m:18s} " + " ".join(f"{x:10.5f}" for x in v.values()))
+    for name, r in settings_of(results):
+        print(f"\n{name.replace('/', ' / ')}: {r['genuine_pairs']} genuine pairs, threshold {r['threshold']:.4f}")
+        print(f"  {'method':18s} " + " ".join(f"{k:>10s}" for k in next(iter(r["methods"].values()))))
+        for m, v in sorted(r["methods"].items(), key=lambda kv: kv[1]["pauc@20%"]):
+            print(f"  {m:18s} " + " ".join(f"{x:10.5f}" for x in v.values()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from eval.measure import Measurer
 from host.faces import crop_face, read_rgb
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.quality import DEFAULT_SCORE, Reference
+from quant.score import make_backend, reference_path
 
 CHUNK = 256            # images per cached chunk
 FEATURES_VERSION = 2   # bump when what `_measure_file` computes changes
@@ -50,12 +52,13 @@ def _concat(parts: list[Arrays]) -> Arrays:
 def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Counter | None = None) -> Arrays:
     """Features of every image (arrays in the order of `paths`)."""
     names = [str(Path(p).resolve()) for p in paths]
-    todo = [s for s in _chunks(len(names))
-            if not (cache / f"features-{digest(FEATURES_VERSION, names[s])}.npz").exists()]
+    chunks = [(s, digest(FEATURES_VERSION, names[s])) for s in _chunks(len(names))]
+    todo = any(not (cache / f"features-{key}.npz").exists() for _, key in chunks)
     parts: list[Arrays] = []
-    with mp.get_context("spawn").Pool(workers) if todo else _NoPool() as pool, \
+    # no worker pool when every chunk is cached (starting workers takes seconds)
+    with mp.get_context("spawn").Pool(workers) if todo else nullcontext() as pool, \
             tqdm(total=len(names), desc="faces + recognizers", unit="img") as bar:
-        for s in _chunks(len(names)):
+        for s, key in chunks:
             def compute(s: slice = s) -> Arrays:
                 rows = []
                 for row in pool.imap(_measure_file, names[s], chunksize=4):
@@ -63,19 +66,9 @@ def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Coun
                     bar.update()
                 return _stack(rows)
             before = bar.n
-            parts.append(cached(cache, "features", digest(FEATURES_VERSION, names[s]), compute, stats))
+            parts.append(cached(cache, "features", key, compute, stats))
             bar.update(s.stop - s.start - (bar.n - before))  # a cached chunk counts at once
     return _concat(parts)
-
-
-class _NoPool:
-    """Stands in for a pool when every chunk is cached (starting workers takes seconds)."""
-
-    def __enter__(self) -> _NoPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -88,10 +81,8 @@ class VaeModel:
 
 
 def float_model(checkpoint: Path) -> VaeModel:
-    from quant.float_backend import FloatBackend
-
-    reference = checkpoint.parent / REFERENCE_FILE
-    judge = QualityJudge(FloatBackend(checkpoint), Reference.load(reference), DEFAULT_SCORE)
+    reference = reference_path("float", checkpoint)
+    judge = QualityJudge(make_backend("float", checkpoint), Reference.load(reference), DEFAULT_SCORE)
     return VaeModel("float", judge, digest(file_digest(checkpoint), file_digest(reference)))
 
 

@@ -1,12 +1,12 @@
 """Per image: the main face, its shared crops, both recognizers' embeddings and the non-VAE quality measures.
 
 Runs in worker processes (one OpenCV thread each); every model is loaded once per process. Nothing
-with pixels is returned except, on request, the 64x64 grey VAE crop.
+with pixels is returned except the 64x64 grey VAE crop, which callers keep in memory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -25,8 +25,8 @@ class Measurement:
     box: tuple[float, float, float, float]
     detected: bool
     baselines: dict[str, float]
-    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
-    crop: np.ndarray | None = None
+    embeddings: dict[str, np.ndarray]   # per recognizer (none when the Measurer has no recognizers)
+    crop: np.ndarray                     # the shared 64x64 grey crop (kept in memory only)
 
 
 class Measurer:
