@@ -1,7 +1,7 @@
 """Controlled degradations: does each quality method's score fall as blur, noise, JPEG, darkness and
 downscaling get worse?
 
-    python -m eval.degradation                 # 100 LFW evaluation images (about 8 minutes on 2 cores)
+    python -m eval.degradation                 # 100 LFW evaluation images (about 7 minutes on 2 cores)
 
 Each image (one per evaluation person, seeded draw as ``quant.probes``) is degraded as a whole at levels
 1..5 (``quant.degradations``), the main face detected again (the clean image's box where MTCNN misses
