@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from sim.dtypes import IntType
+from sim.fusion import fused_conv
 from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, check_range
 from sim.packing import StreamFormat
 
 FORMAT = "facevault-accelerator/1"
-CHUNK_BYTES = 16 << 20   # largest intermediate of a chunk of items (see SimAccelerator._segments)
+CHUNK_BYTES = 4 << 20    # largest layer output of a chunk of items (see SimAccelerator._segments)
 WHOLE_BATCH = 64         # layers that fit this many items in CHUNK_BYTES run on the whole batch
 
 
@@ -31,6 +32,10 @@ class Layer:
     out_dtype: IntType
     out_shape: tuple
     fn: Callable[[np.ndarray], np.ndarray]
+    item_bytes: int = 0   # largest array the layer makes per item; 0: its output, as float64 (the widest)
+
+    def __post_init__(self) -> None:
+        self.item_bytes = self.item_bytes or int(np.prod(self.out_shape)) * 8
 
 
 def _build_layer(index: int, rec: dict, arrays) -> Callable[[np.ndarray], np.ndarray]:
@@ -80,6 +85,7 @@ class SimAccelerator:
         self.out_dtype, self.out_shape, self.out_folded = self.output.dtype, self.output.shape, self.output.folded
         self.layers = [Layer(rec["name"], rec["kind"], IntType.parse(rec["out_dtype"]), tuple(rec["out_shape"][1:]),
                              _build_layer(i, rec, arrays)) for i, rec in enumerate(spec["layers"])]
+        self.fused = self._fuse()
         self.segments = self._segments()
 
     @classmethod
@@ -101,38 +107,62 @@ class SimAccelerator:
         """The FPGA's interface: packed uint8 input buffer (N, *in_packed_shape) -> packed output buffer."""
         return self.output.pack(self.run(self.input.unpack(packed)))
 
+    def _fuse(self) -> list[Layer]:
+        """The layers with every convolution that sim.fusion can compute faster replaced by one fused layer."""
+        fused, i, shape = [], 0, self.in_shape
+        while i < len(self.layers):
+            found = fused_conv([layer.fn for layer in self.layers], i, shape[-1])
+            if found is None:
+                fused.append(self.layers[i])
+                i += 1
+            else:
+                fn, count = found
+                last = self.layers[i + count - 1]
+                names = " + ".join(layer.name for layer in self.layers[i:i + count])
+                fused.append(Layer(names, f"fused {type(fn).__name__}", last.out_dtype, last.out_shape, fn,
+                                   fn.item_bytes))
+                i += count
+            shape = fused[-1].out_shape
+        return fused
+
     def _segments(self) -> list[tuple[list[Layer], int | None]]:
         """Runs of consecutive layers and how many items each run processes at a time (None: the whole batch).
 
-        From the first to the last layer whose output for WHOLE_BATCH items would exceed CHUNK_BYTES (as float64,
-        the widest arithmetic a layer uses), a few items go through all those layers at a time, so their
-        intermediates stay in cache instead of streaming hundreds of MB through memory per layer; the layers
-        before and after (small outputs, e.g. the fully connected ones) keep the whole batch."""
-        fits = [CHUNK_BYTES // (int(np.prod(layer.out_shape)) * 8) for layer in self.layers]
+        From the first to the last layer whose largest array for WHOLE_BATCH items would exceed CHUNK_BYTES, a few
+        items go through all those layers at a time, so their intermediates stay in cache instead of streaming
+        hundreds of MB through memory per layer; the layers before and after (small arrays, e.g. the fully
+        connected ones) keep the whole batch."""
+        layers = self.fused
+        fits = [CHUNK_BYTES // layer.item_bytes for layer in layers]
         big = [i for i, f in enumerate(fits) if f < WHOLE_BATCH]
         if not big:
-            return [(self.layers, None)]
+            return [(layers, None)]
         first, last = big[0], big[-1] + 1
-        segments = [(self.layers[first:last], max(1, min(fits[first:last])))]
+        segments = [(layers[first:last], max(1, min(fits[first:last])))]
         if first:
-            segments.insert(0, (self.layers[:first], None))
-        if last < len(self.layers):
-            segments.append((self.layers[last:], None))
+            segments.insert(0, (layers[:first], None))
+        if last < len(layers):
+            segments.append((layers[last:], None))
         return segments
 
     def run(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
-        """Integers (N, *input shape) -> integers (N, *output shape); `trace` collects every layer's output."""
+        """Integers (N, *input shape) -> integers (N, *output shape).
+
+        With `trace`, FINN's layers run one by one and the list collects every layer's output; without, the fused
+        layers run (same integers, fewer steps), a few items at a time through the large ones."""
         x = np.asarray(x)
         if x.shape[1:] != self.in_shape:
             raise ValueError(f"input shape {x.shape[1:]} != accelerator input {self.in_shape}")
         if not np.issubdtype(x.dtype, np.integer) and not np.array_equal(x, np.rint(x)):
             raise ValueError("accelerator inputs must be integers")
         h = check_range(x.astype(np.int64), self.in_dtype, "input").astype(self.in_dtype.numpy_dtype)
+        if trace is not None:  # FINN's layers one by one, each on the whole batch
+            return self._apply(self.layers, h, trace).astype(np.int64)
         for layers, chunk in self.segments:
-            if trace is None and chunk is not None and len(h) > chunk:
+            if chunk is not None and len(h) > chunk:
                 h = np.concatenate([self._apply(layers, h[i:i + chunk], None) for i in range(0, len(h), chunk)])
             else:
-                h = self._apply(layers, h, trace)
+                h = self._apply(layers, h, None)
         return h.astype(np.int64)
 
     @staticmethod

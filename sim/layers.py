@@ -46,16 +46,20 @@ class MatMul:
             self.arithmetic, dtype = "int64", np.int64
         else:  # Python integers: exact at any width, slow
             self.arithmetic, dtype = "object", object
+        self.accumulator = np.dtype(dtype)
         self._w = self.weights.astype(dtype)
+
+    def to_integers(self, y: np.ndarray) -> np.ndarray:
+        """Accumulators in this layer's arithmetic as integers (exact: every value is an integer in range)."""
+        if self.arithmetic == "float32":
+            return y.astype(np.int32)
+        if self.arithmetic == "float64":
+            return y.astype(np.int64)
+        return y
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         rows = x.reshape(-1, self._w.shape[0]).astype(self._w.dtype)  # one 2D GEMM for the whole batch
-        y = rows @ self._w
-        if self.arithmetic == "float32":  # exact integers below 2^24: the cast loses nothing
-            y = y.astype(np.int32)
-        elif self.arithmetic == "float64":
-            y = y.astype(np.int64)
-        return y.reshape(x.shape[0], *self.out_shape)
+        return self.to_integers(rows @ self._w).reshape(x.shape[0], *self.out_shape)
 
 
 @dataclass

@@ -39,6 +39,7 @@ def test_every_layer_of_the_simulator_equals_finn(finished, name):
         for node, produced in zip(model.graph.node, trace, strict=True):
             expected = context[node.output[0]]
             np.testing.assert_array_equal(produced, expected.reshape(produced.shape), err_msg=node.name)
+        np.testing.assert_array_equal(sim.run(x), trace[-1])   # the fused layers, without a trace
 
 
 @pytest.mark.parametrize("name", ["encoder", "decoder"])

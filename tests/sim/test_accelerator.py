@@ -1,4 +1,4 @@
-"""The simulator's batching: running a few items at a time through the large layers changes no integer."""
+"""The simulator's fast paths: fused convolutions and a few items at a time through the large layers change no integer."""
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ def decoder() -> SimAccelerator:
 def test_large_layers_run_in_chunks_small_ones_on_the_whole_batch(decoder):
     chunked = [(len(layers), chunk) for layers, chunk in decoder.segments if chunk is not None]
     assert len(chunked) == 1 and chunked[0][1] < 8
-    assert decoder.segments[0][1] is None and sum(len(layers) for layers, _ in decoder.segments) == len(decoder.layers)
+    assert decoder.segments[0][1] is None and sum(len(layers) for layers, _ in decoder.segments) == len(decoder.fused)
 
 
-def test_chunked_run_equals_whole_batch_run(decoder):
+def test_every_upsampling_convolution_of_the_decoder_is_fused(decoder):
+    kinds = [layer.kind for layer in decoder.fused]
+    upsamples = sum(layer.kind == "upsample" for layer in decoder.layers)
+    assert upsamples and kinds.count("fused SubpixelConv") == upsamples and "upsample" not in kinds
+    assert kinds.count("fused TapSumConv") == 1   # the last convolution: 24 -> 2 channels
+
+
+def test_fused_chunked_run_equals_layer_by_layer_whole_batch_run(decoder):
     x = np.clip(np.random.default_rng(0).normal(0, 20, (7, *decoder.in_shape)).round(), -128, 127).astype(np.int64)
     whole = decoder.run(x, trace=[])         # with a trace every layer sees the whole batch
     np.testing.assert_array_equal(decoder.run(x), whole)
