@@ -1,4 +1,4 @@
-"""The simulator's fast paths: fused convolutions and a few items at a time through the large layers change no integer."""
+"""The simulator's fast paths (fused convolutions, a few items at a time through large layers) change no integer."""
 
 from __future__ import annotations
 

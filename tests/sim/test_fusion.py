@@ -56,8 +56,8 @@ def test_no_fusion_where_it_would_not_pay_or_not_hold():
     rng = np.random.default_rng(0)
     layers, _ = _conv_layers(rng, 6, 6, 3, 8, (3, 3), (1, 1, 1, 1), (1, 1), 7, "UINT4")
     assert fused_conv(layers[1:], 0, 3) is None          # more output than input channels: windows are cheaper
-    strided = [Pad((1, 1, 1, 1)), Window((3, 3), (2, 2), (1, 1), (3, 3)), MatMul(np.ones((27, 2)), IntType.parse("UINT4"),
-                                                                                (3, 3, 2))]
+    strided = [Pad((1, 1, 1, 1)), Window((3, 3), (2, 2), (1, 1), (3, 3)),
+               MatMul(np.ones((27, 2)), IntType.parse("UINT4"), (3, 3, 2))]
     assert fused_conv(strided, 0, 3) is None             # stride 2
     odd, _ = _conv_layers(rng, 5, 5, 3, 2, (2, 2), (0, 0, 0, 0), (2, 2), 7, "UINT4")
     assert fused_conv(odd, 0, 3) is None                 # 9x9 output: not whole phases of the 5x5 input
