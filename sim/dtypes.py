@@ -10,6 +10,15 @@ import numpy as np
 _NAME = re.compile(r"^(U?)INT(\d+)$")
 
 
+def narrowest(lo: int, hi: int) -> np.dtype:
+    """The narrowest numpy integer type that holds every integer in [lo, hi]."""
+    for candidate in (np.int8, np.uint8, np.int16, np.int32, np.int64):
+        info = np.iinfo(candidate)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(candidate)
+    raise ValueError(f"[{lo}, {hi}] does not fit 64 bits")
+
+
 @dataclass(frozen=True)
 class IntType:
     signed: bool
@@ -33,11 +42,7 @@ class IntType:
     @property
     def numpy_dtype(self) -> np.dtype:
         """The narrowest numpy integer type that holds every value (activations stay small in memory)."""
-        for candidate in (np.int8, np.uint8, np.int16, np.int32, np.int64):
-            info = np.iinfo(candidate)
-            if info.min <= self.min and self.max <= info.max:
-                return np.dtype(candidate)
-        raise ValueError(f"{self} does not fit 64 bits")
+        return narrowest(self.min, self.max)
 
     @property
     def magnitude(self) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.dtypes import IntType
+from sim.dtypes import IntType, narrowest
 
 FLOAT32_EXACT = 1 << 24
 FLOAT64_EXACT = 1 << 53
@@ -81,7 +81,8 @@ class Threshold:
         if t.shape[0] * (self._span + 1) <= LOOKUP_MAX:  # a table: output for every clipped value, per channel
             values = np.arange(-1, self._span)
             table = np.stack([np.searchsorted(row, values, side="right") for row in shifted]) + self.act_val
-            self._table = table.astype(np.int32).ravel()
+            # in the narrowest type that holds every output: a smaller table stays in cache
+            self._table = table.astype(narrowest(self.act_val, self.act_val + self.steps)).ravel()
             # index of x in channel c's table: clip(x, lo - 1, hi) + offset_c; int32 when the clip bounds and
             # the table fit (always, for 32-bit inputs). One row of thresholds: one offset for all channels.
             offsets = np.arange(t.shape[0]) * (self._span + 1) + 1 - self._lo
