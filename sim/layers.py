@@ -15,9 +15,9 @@ import numpy as np
 
 from sim.dtypes import IntType, narrowest
 
-FLOAT32_EXACT = 1 << 24
-FLOAT64_EXACT = 1 << 53
-INT64_EXACT = 1 << 63
+# (name, accumulator type, integer type of the results, exclusive bound on |accumulator| for exact results)
+ARITHMETICS = (("float32", np.float32, np.int32, 1 << 24), ("float64", np.float64, np.int64, 1 << 53),
+               ("int64", np.int64, np.int64, 1 << 63), ("object", object, object, None))  # object: Python ints
 LOOKUP_MAX = 1 << 22  # thresholds become a lookup table up to this many entries
 
 
@@ -38,24 +38,13 @@ class MatMul:
     def __post_init__(self) -> None:
         # |sum_i x_i w_ij| <= max|x| * sum_i |w_ij|: the bound uses the input type and the actual weights
         self.bound = self.in_dtype.magnitude * int(np.abs(self.weights.astype(np.int64)).sum(axis=0).max())
-        if self.bound < FLOAT32_EXACT:
-            self.arithmetic, dtype = "float32", np.float32
-        elif self.bound < FLOAT64_EXACT:
-            self.arithmetic, dtype = "float64", np.float64
-        elif self.bound < INT64_EXACT:
-            self.arithmetic, dtype = "int64", np.int64
-        else:  # Python integers: exact at any width, slow
-            self.arithmetic, dtype = "object", object
-        self.accumulator = np.dtype(dtype)
-        self._w = self.weights.astype(dtype)
+        name, accumulator, integers, _ = next(a for a in ARITHMETICS if a[3] is None or self.bound < a[3])
+        self.arithmetic, self.accumulator, self.integers = name, np.dtype(accumulator), np.dtype(integers)
+        self._w = self.weights.astype(accumulator)
 
     def to_integers(self, y: np.ndarray) -> np.ndarray:
         """Accumulators in this layer's arithmetic as integers (exact: every value is an integer in range)."""
-        if self.arithmetic == "float32":
-            return y.astype(np.int32)
-        if self.arithmetic == "float64":
-            return y.astype(np.int64)
-        return y
+        return y.astype(self.integers, copy=False)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         rows = x.reshape(-1, self._w.shape[0]).astype(self._w.dtype)  # one 2D GEMM for the whole batch
