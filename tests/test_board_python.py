@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-BOARD_TESTS = ["tests/sim/test_layers.py", "tests/sim/test_packing.py", "tests/sim/test_accelerator.py",
-               "tests/host", "tests/authority"]
+BOARD_TESTS = ["tests/sim/test_layers.py", "tests/sim/test_fusion.py", "tests/sim/test_packing.py",
+               "tests/sim/test_accelerator.py", "tests/host", "tests/authority"]
 
 
 @pytest.mark.slow
