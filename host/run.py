@@ -32,10 +32,10 @@ from host.accelerated import BundleError, load_manifest
 from host.faces import FaceDetector
 from host.fpga import DmaTimeout, fpga_vae
 from host.judge import QualityJudge, build_judge
-from host.pipeline import FrameSelector, Settings, timed_frames
+from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, timed_frames
 from host.quality import DEFAULT_SCORE, SCORES
 from host.report import TrackPlots, write_report
-from host.sources import SourceError, array_frames, camera_frames, video_frames
+from host.sources import PREFETCH, SourceError, array_frames, camera_frames, prefetched, video_frames
 from host.vault import Vault, VaultError, load_public_key, purge_expired, remove_stale_temporaries
 
 log = logging.getLogger("facevault")
@@ -71,6 +71,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--min-hits", type=int, default=3, help="detections before a track counts as a person")
     ap.add_argument("--max-age", type=int, default=12, help="frames without detection before a track ends")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: whole input)")
+    ap.add_argument("--prefetch", type=int, default=PREFETCH, metavar="N",
+                    help="frames read and decoded ahead by a background thread (0: read in the main loop)")
+    ap.add_argument("--blas-threads", type=int, default=BLAS_THREADS, metavar="N",
+                    help="threads numpy's BLAS may use for the simulator's matrix products (0: numpy's default; "
+                         "1 leaves the other cores to the detector)")
     ap.add_argument("--timeout", type=float, default=5.0, help="fpga: seconds to wait for one DMA transfer")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
@@ -125,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     key = authority_key(args)
     judge, model_id = make_judge(args)
     frames = open_source(args)
+    if args.prefetch:
+        frames = prefetched(frames, args.prefetch)
     records = args.out / "records"
     vault = Vault(records, key)
     for path in remove_stale_temporaries(records):
@@ -177,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return run(args)
+        with blas_threads(args.blas_threads):
+            return run(args)
     except (SourceError, VaultError, BundleError, DmaTimeout, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,14 +2,17 @@
 
 Every source yields `Frame`s (index, capture time in seconds since the epoch, 8-bit RGB). A video that
 cannot be opened or has no decodable frame raises `SourceError`; one that breaks off part-way (truncated,
-corrupt) ends early with a warning, so whatever was collected up to there is kept.
+corrupt) ends early with a warning, so whatever was collected up to there is kept. `prefetched` reads and
+decodes a source a few frames ahead in a background thread.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,9 @@ from host.faces import ImageError, to_rgb8
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0
 CAMERA_RETRIES = 25
+PREFETCH = 4           # frames decoded ahead by `prefetched`
+READER_EXIT_SECONDS = 5.0
+_END = object()        # the end of a prefetched source
 
 
 class SourceError(RuntimeError):
@@ -106,3 +112,55 @@ def array_frames(images: Iterator[np.ndarray], *, fps: float = DEFAULT_FPS,
     t0 = time.time() if start_time is None else start_time
     for index, rgb in enumerate(images):
         yield Frame(index, t0 + index / fps, rgb)
+
+
+def prefetched(frames: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
+    """The same frames, read and decoded up to `depth` ahead by a background thread, so decoding overlaps the
+    detection and scoring of earlier frames. An error of the source reaches the caller after the frames before
+    it; closing this generator (end of the loop, Ctrl-C, SIGTERM) stops the thread and closes the source."""
+    if depth < 1:
+        raise ValueError(f"prefetch depth must be >= 1, not {depth}")
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        """Queue `item`, waiting while the queue is full; False when the consumer has gone."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        source = iter(frames)
+        try:
+            end: object = _END
+            try:
+                for frame in source:
+                    if not offer(frame):
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                end = exc
+            offer(end)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="frame-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=READER_EXIT_SECONDS)
+        if reader.is_alive():  # a read that blocks (a camera that hangs): the daemon thread ends with the process
+            log.warning("frame reader still blocked in a read after %.0f s; leaving it", READER_EXIT_SECONDS)

@@ -87,7 +87,7 @@ def test_help_explains_every_option():
     text = subprocess.run([sys.executable, "host/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
     for option in ("--video", "--camera", "--backend", "--out", "--camera-id", "--retention", "--authority-key",
-                   "--detect-every", "--detect-width", "--timeout"):
+                   "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads"):
         assert option in text
 
 
@@ -104,6 +104,8 @@ def key(tmp_path) -> Path:
     ("bad-key", "not a PEM public key"),
     ("bad-config", "camera id"),
     ("bad-build", "not a build folder"),
+    ("bad-prefetch", "prefetch depth must be >= 1"),
+    ("bad-threads", "BLAS threads must be >= 0"),
 ])
 def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, capsys, monkeypatch):
     video = tmp_path / "video.mp4"
@@ -119,6 +121,10 @@ def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, capsys, mon
         args += ["--camera-id", "a/b"]
     elif case == "bad-build":
         args += ["--build", str(tmp_path)]
+    elif case == "bad-prefetch":
+        args += ["--prefetch", "-1"]
+    elif case == "bad-threads":
+        args += ["--blas-threads", "-2"]
     assert main(args) == 2
     assert any(m in capsys.readouterr().err for m in message.split("|"))
 
