@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -77,8 +78,10 @@ def run_pipeline(judge: QualityJudge, frames, settings: Settings, folder: Path, 
     sel.finish()
     wall = time.perf_counter() - t0
     n = sel.counts["frames"]
+    best = [t["best_score"] for t in sel.tracks if t["record"]]   # how good a choice the settings allow
     return {**sel.counts, "wall_seconds": round(wall, 2), "frames_per_second": round(n / wall, 2),
-            "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in sel.timer.seconds.items()}}
+            "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in sel.timer.seconds.items()},
+            "median_best_score": round(float(np.median(best)), 2) if best else None}
 
 
 def crowd_benchmark(judge: QualityJudge, video: Path) -> dict:
@@ -90,7 +93,8 @@ def crowd_benchmark(judge: QualityJudge, video: Path) -> dict:
                              config.settings, Path(tmp))
         results[name] = {**r, "prefetch": config.prefetch, "blas_threads": config.blas_threads}
         print(f"{name:68s} {r['frames_per_second']:6.2f} frames/s  {r['persons']:3d} persons  "
-              f"{r['faces_scored']:4d} crops scored  ms/frame: {r['ms_per_frame']}")
+              f"{r['faces_scored']:4d} crops scored  median best score {r['median_best_score']}  "
+              f"ms/frame: {r['ms_per_frame']}")
     return results
 
 

@@ -29,7 +29,7 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 from sim.dtypes import IntType
 from sim.packing import pack, unpack, word_bytes
 
-# Verilator 5.048 rejects two constructs of FINN's RTL library; both patches are functionally neutral.
+# Verilator 5.048 rejects four constructs of FINN's RTL library; every patch is functionally neutral.
 # add_multi.sv declares a constant function inside a generate block: its LEAF_LOAD table becomes a
 # module-scope function computing the same numbers.
 _LEAF_LOAD_TABLE = """		typedef int unsigned  leaf_load_t[2*N-1];
@@ -93,7 +93,21 @@ PATCHES = {"add_multi.sv": [(_LEAF_LOAD_TABLE, ""),
 	localparam abits_t       ABITS      = '{ lo: init_abits(0), hi: init_abits(1) };""")],
            # a $error format with %0d but no argument (xsim tolerates it, Verilator refuses it)
            "skid.sv": [('$error("%m: Requested number of %0d FEED_STAGES exceeds SRL capacity.");',
-                        '$error("%m: Requested number of FEED_STAGES exceeds SRL capacity.");')]}
+                        '$error("%m: Requested number of FEED_STAGES exceeds SRL capacity.");')],
+           # bit-stream casts between the unpacked read pattern and a packed vector ("Unsupported: static
+           # cast"): the pattern only passes through a skid buffer, so any bijection works; element i <-> bits
+           # [i*RDW +: RDW] is the one the casts define (the last element in the most significant bits). RDW is
+           # the element width: $clog2(SIMD), or 2 where SIMD = 1 (logic [-1:0])
+           "inner_shuffle.sv": [("	uwire rotidx_vec_t  rd_pat_forwarded;\n",
+                                 "	uwire rotidx_vec_t  rd_pat_forwarded;\n"
+                                 "	localparam int unsigned  RDW = $bits(packed_rotidx_vec_t) / SIMD;\n"
+                                 "	uwire packed_rotidx_vec_t  rd_pat_packed;\n"
+                                 "	for(genvar  i = 0; i < SIMD; i++)  assign  rd_pat_packed[i*RDW +: RDW] = "
+                                 "RdPat[i];\n"),
+                                ("		.idat(packed_rotidx_vec_t'(RdPat)),", "		.idat(rd_pat_packed),"),
+                                ("	assign rd_pat_forwarded = rotidx_vec_t'(rd_pat_forwarded_packed);",
+                                 "	for(genvar  i = 0; i < SIMD; i++)  assign  rd_pat_forwarded[i] = "
+                                 "rd_pat_forwarded_packed[i*RDW +: RDW];")]}
 
 HARNESS = """#include "Vchain_top.h"
 #include "verilated.h"
@@ -273,6 +287,9 @@ class RTLChain:
             if Path(f).name in PATCHES:
                 text = Path(f).read_text()
                 for old, new in PATCHES[Path(f).name]:
+                    if old not in text:
+                        raise RTLSimError(f"{f}: a source patch no longer applies (FINN's RTL library changed); "
+                                          f"check hw/rtlsim.py PATCHES against it")
                     text = text.replace(old, new)
                 f = str(self.work / "patched" / Path(f).name)
                 Path(f).parent.mkdir(exist_ok=True)
@@ -305,12 +322,15 @@ class RTLChain:
     def run(self, x: np.ndarray) -> RTLResult:
         """Integers (N, *first node's input shape) -> integers (N, *last node's output shape)."""
         n = len(x)
-        folded_in = tuple(self.first.get_folded_input_shape())[1:]
-        folded_out = tuple(self.last.get_folded_output_shape())[1:]
-        words = pack(np.asarray(x).reshape(n, *folded_in), self.in_dtype)
+        # the stream is words of the folded shape's last axis; only that and the word count matter (counted
+        # from the normal shape: InnerShuffle's folded shapes lack the batch axis)
+        in_per_word = self.first.get_folded_input_shape()[-1]
+        out_per_word = self.last.get_folded_output_shape()[-1]
+        words = pack(np.asarray(x).reshape(n, -1, in_per_word), self.in_dtype)
         words = words.reshape(-1, words.shape[-1])
         (self.work / "in.hex").write_text("".join(f"{int.from_bytes(w.tobytes(), 'little'):x}\n" for w in words))
-        per_frame = int(np.prod(folded_out[:-1]))
+        out_shape = self.last.get_normal_output_shape()[1:]
+        per_frame = int(np.prod(out_shape)) // out_per_word
         run = subprocess.run([str(self.exe), str(n * per_frame), str(self.work / "out.hex"), str(self.work / "in.hex")],
                              capture_output=True, text=True, cwd=self.work, timeout=3600)
         lines = (self.work / "out.hex").read_text().split("\n")[:-1]
@@ -319,9 +339,8 @@ class RTLChain:
                               f"(rc {run.returncode}): {run.stdout[-300:]} {run.stderr[-300:]}")
         nbytes = (self.out_width + 7) // 8
         raw = np.array([list(int(ln.split()[0], 16).to_bytes(nbytes, "little")) for ln in lines], np.uint8)
-        word = word_bytes(folded_out[-1], self.out_dtype)  # the stream word may be padded wider
-        out_shape = self.last.get_normal_output_shape()[1:]
-        outputs = unpack(raw[:, :word], self.out_dtype, folded_out[-1]).reshape(n, *out_shape)
+        word = word_bytes(out_per_word, self.out_dtype)  # the stream word may be padded wider
+        outputs = unpack(raw[:, :word], self.out_dtype, out_per_word).reshape(n, *out_shape)
         done = [int(lines[(k + 1) * per_frame - 1].split()[1]) for k in range(n)]
         interval = float(np.median(np.diff(done))) if n > 2 else None
         return RTLResult(outputs, done[-1], interval)
