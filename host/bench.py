@@ -56,6 +56,7 @@ CONFIGS = {
     "every frame at 960 px, no prefetch, BLAS on all cores": Config(Settings(), 0, 0),
     "detect every 2nd frame at 640 px": Config(Settings(detect_every=2, detect_width=640)),
     "detect every 2nd at 640 px, score every 4th": Config(Settings(detect_every=2, detect_width=640, score_every=4)),
+    "detect every 5th at 640 px, score every 2nd": Config(Settings(detect_every=5, detect_width=640, score_every=2)),
     "detect every 5th at 640 px, score every 4th": Config(SPARSE),
     "every 5th at 640 px, score every 4th, no prefetch, BLAS on all cores": Config(SPARSE, 0, 0),
 }

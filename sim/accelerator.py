@@ -110,8 +110,10 @@ class SimAccelerator:
     def _fuse(self) -> list[Layer]:
         """The layers with every convolution that sim.fusion can compute faster replaced by one fused layer."""
         fused, i, shape = [], 0, self.in_shape
+        fns = [layer.fn for layer in self.layers]
         while i < len(self.layers):
-            found = fused_conv([layer.fn for layer in self.layers], i, shape[-1])
+            matmul = next((layer for layer in self.layers[i:i + 4] if layer.kind == "matmul"), None)
+            found = fused_conv(fns, i, shape[-1], None if matmul is None else matmul.out_dtype)
             if found is None:
                 fused.append(self.layers[i])
                 i += 1
@@ -119,7 +121,7 @@ class SimAccelerator:
                 fn, count = found
                 last = self.layers[i + count - 1]
                 names = " + ".join(layer.name for layer in self.layers[i:i + count])
-                fused.append(Layer(names, f"fused {type(fn).__name__}", last.out_dtype, last.out_shape, fn,
+                fused.append(Layer(names, f"fused {fn.kind}", last.out_dtype, last.out_shape, fn,
                                    fn.item_bytes))
                 i += count
             shape = fused[-1].out_shape

@@ -11,17 +11,22 @@ MVAU's own accumulator bound, so the MVAU's exact arithmetic stays exact):
 - `TapSumConv`: a stride-1 convolution with fewer output than input channels as one GEMM of every pixel
   against all KH*KW taps' weights, then KH*KW shifted additions: no window array at all.
 
-`fuse` applies them to a layer list; the simulator runs the fused list unless it records a per-layer trace.
+`fused_conv` finds them in a layer list; `SimAccelerator` runs the fused list unless it records a per-layer
+trace.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from sim.layers import MatMul, Pad, Upsample, Window
+from sim.dtypes import IntType
+from sim.layers import MatMul, Pad, Threshold, Upsample, Window
+
+Elementwise = Callable[[np.ndarray], np.ndarray]   # a per-channel map of channels-last arrays (Thresholding)
 
 
 def _unit_stride(window: Window) -> bool:
@@ -37,6 +42,7 @@ class SubpixelConv:
     window: Window
     matmul: MatMul
     channels: int   # input channels
+    kind: ClassVar[str] = "SubpixelConv"
 
     @staticmethod
     def applies(upsample: Upsample, window: Window) -> bool:
@@ -70,13 +76,17 @@ class SubpixelConv:
         pixels, (rows, cols) = int(np.prod(self.low_hw)), self._gemm.weights.shape
         return pixels * max(rows, cols) * self._gemm.accumulator.itemsize
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, then: Elementwise | None = None) -> np.ndarray:
+        """The convolution's accumulators; with `then`, that per-channel map of them (applied before the phases
+        are interleaved, on the low-resolution layout)."""
         (fh, fw), (kh, kw), (h, w) = self.upsample.factor, self.low_kernel, self.low_hw
         top, left = self.low_pad
         bottom, right = h - 1 + kh - top - x.shape[1], w - 1 + kw - left - x.shape[2]
         padded = Pad((top, left, max(bottom, 0), max(right, 0)))(x)
         windows = Window((kh, kw), (1, 1), (1, 1), (h, w))(padded)
         y = self._gemm(windows).reshape(len(x), h, w, fh, fw, -1)
+        if then is not None:
+            y = then(y)
         return y.transpose(0, 1, 3, 2, 4, 5).reshape(len(x), h * fh, w * fw, -1)
 
 
@@ -88,6 +98,7 @@ class TapSumConv:
     window: Window
     matmul: MatMul
     channels: int
+    kind: ClassVar[str] = "TapSumConv"
 
     @staticmethod
     def applies(window: Window, channels: int, matmul: MatMul) -> bool:
@@ -104,29 +115,59 @@ class TapSumConv:
         (oh, ow), (kh, kw) = self.window.out_hw, self.window.kernel
         return (oh + kh - 1) * (ow + kw - 1) * self._w.shape[1] * self._w.itemsize
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, then: Elementwise | None = None) -> np.ndarray:
+        """The convolution's accumulators; with `then`, that per-channel map of them."""
         (kh, kw), (oh, ow) = self.window.kernel, self.window.out_hw
-        padded = self.pad(x)
+        padded = self.pad(x, self._w.dtype)
         n, hp, wp, c = padded.shape
-        per_tap = (padded.reshape(-1, c).astype(self._w.dtype) @ self._w).reshape(n, hp, wp, kh, kw, -1)
+        per_tap = (padded.reshape(-1, c) @ self._w).reshape(n, hp, wp, kh, kw, -1)
         y = per_tap[:, :oh, :ow, 0, 0].copy()
         for i in range(kh):
             for j in range(kw):
                 if i or j:
                     y += per_tap[:, i:i + oh, j:j + ow, i, j]
-        return self.matmul.to_integers(y)
+        y = self.matmul.to_integers(y)
+        return y if then is None else then(y)
 
 
-def fused_conv(fns: list[Callable[[np.ndarray], np.ndarray]], start: int, channels: int
-               ) -> tuple[Callable[[np.ndarray], np.ndarray], int] | None:
+@dataclass
+class Thresholded:
+    """A fused convolution and the Thresholding after it as one step: no range check of the accumulators in
+    between (`fused_conv` folds the threshold in only where the accumulator bound proves them in range)."""
+
+    conv: SubpixelConv | TapSumConv
+    threshold: Threshold
+
+    @property
+    def kind(self) -> str:
+        return f"{self.conv.kind}+Threshold"
+
+    @property
+    def item_bytes(self) -> int:
+        return self.conv.item_bytes
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.conv(x, self.threshold)
+
+
+def fused_conv(fns: list[Callable[[np.ndarray], np.ndarray]], start: int, channels: int,
+               accumulator: IntType | None = None) -> tuple[Callable[[np.ndarray], np.ndarray], int] | None:
     """The fused convolution of the layer functions from `start` (input with `channels` channels) and how many
-    layers it replaces, or None where no rewrite applies."""
+    layers it replaces, or None where no rewrite applies. A Thresholding right after it is folded in when the
+    MVAU's output type `accumulator` holds every value its accumulator bound allows."""
     run = fns[start:start + 4]
     if len(run) == 4 and isinstance(run[0], Upsample) and isinstance(run[1], Pad) \
             and isinstance(run[2], Window) and isinstance(run[3], MatMul) and SubpixelConv.applies(run[0], run[2]):
-        return SubpixelConv(*run, channels=channels), 4
-    run = fns[start:start + 3]
-    if len(run) == 3 and isinstance(run[0], Pad) and isinstance(run[1], Window) and isinstance(run[2], MatMul) \
-            and TapSumConv.applies(run[1], channels, run[2]):
-        return TapSumConv(*run, channels=channels), 3
-    return None
+        conv, count = SubpixelConv(*run, channels=channels), 4
+    else:
+        run = fns[start:start + 3]
+        if len(run) == 3 and isinstance(run[0], Pad) and isinstance(run[1], Window) \
+                and isinstance(run[2], MatMul) and TapSumConv.applies(run[1], channels, run[2]):
+            conv, count = TapSumConv(*run, channels=channels), 3
+        else:
+            return None
+    after = start + count
+    if accumulator is not None and after < len(fns) and isinstance(fns[after], Threshold) \
+            and accumulator.min <= -conv.matmul.bound and conv.matmul.bound <= accumulator.max:
+        return Thresholded(conv, fns[after]), count + 1
+    return conv, count

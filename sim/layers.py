@@ -100,9 +100,13 @@ class Pad:
 
     padding: tuple[int, int, int, int]
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+        """The padded map, in `dtype` if given (the cast and the padding in one pass)."""
         top, left, bottom, right = self.padding
-        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        n, h, w, c = x.shape
+        out = np.zeros((n, top + h + bottom, left + w + right, c), x.dtype if dtype is None else dtype)
+        out[:, top:top + h, left:left + w] = x
+        return out
 
 
 @dataclass

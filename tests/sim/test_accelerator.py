@@ -26,8 +26,8 @@ def test_large_layers_run_in_chunks_small_ones_on_the_whole_batch(decoder):
 def test_every_upsampling_convolution_of_the_decoder_is_fused(decoder):
     kinds = [layer.kind for layer in decoder.fused]
     upsamples = sum(layer.kind == "upsample" for layer in decoder.layers)
-    assert upsamples and kinds.count("fused SubpixelConv") == upsamples and "upsample" not in kinds
-    assert kinds.count("fused TapSumConv") == 1   # the last convolution: 24 -> 2 channels
+    assert upsamples and kinds.count("fused SubpixelConv+Threshold") == upsamples and "upsample" not in kinds
+    assert kinds.count("fused TapSumConv+Threshold") == 1   # the last convolution: 24 -> 2 channels
 
 
 def test_fused_chunked_run_equals_layer_by_layer_whole_batch_run(decoder):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim.dtypes import IntType
-from sim.fusion import SubpixelConv, TapSumConv, fused_conv
-from sim.layers import MatMul, Pad, Upsample, Window
+from sim.fusion import SubpixelConv, TapSumConv, Thresholded, fused_conv
+from sim.layers import MatMul, Pad, Threshold, Upsample, Window
 
 
 def _conv_layers(rng, h: int, w: int, c: int, out: int, kernel: tuple[int, int], padding: tuple[int, int, int, int],
@@ -61,3 +61,20 @@ def test_no_fusion_where_it_would_not_pay_or_not_hold():
     assert fused_conv(strided, 0, 3) is None             # stride 2
     odd, _ = _conv_layers(rng, 5, 5, 3, 2, (2, 2), (0, 0, 0, 0), (2, 2), 7, "UINT4")
     assert fused_conv(odd, 0, 3) is None                 # 9x9 output: not whole phases of the 5x5 input
+
+
+@pytest.mark.parametrize("factor", [(2, 2), (1, 1)])   # a sub-pixel and a tap-sum convolution
+def test_thresholding_folds_into_the_convolution_where_the_bound_proves_its_range(factor):
+    rng = np.random.default_rng(7)
+    layers, x = _conv_layers(rng, 5, 5, 6, 3, (3, 3), (1, 1, 1, 1), factor, 7, "UINT4")
+    if factor == (1, 1):
+        layers = layers[1:]
+    bound = layers[-1].bound
+    thresholds = np.sort(rng.integers(-bound, bound, (3, 15)), axis=1)
+    chain = [*layers, Threshold(thresholds, act_val=0)]
+    wide, narrow = IntType(True, bound.bit_length() + 1), IntType(True, bound.bit_length() - 1)
+    fused, count = fused_conv(chain, 0, 6, wide)
+    assert isinstance(fused, Thresholded) and count == len(chain)
+    np.testing.assert_array_equal(fused(x), _layer_by_layer(chain, x))
+    for accumulator in (narrow, None):   # the range check between them stays
+        assert fused_conv(chain, 0, 6, accumulator)[1] == len(layers)
