@@ -21,7 +21,7 @@ from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, chec
 from sim.packing import StreamFormat
 
 FORMAT = "facevault-accelerator/1"
-CHUNK_BYTES = 4 << 20    # largest layer output of a chunk of items (see SimAccelerator._segments)
+CHUNK_BYTES = 4 << 20    # largest array a layer makes for one chunk of items (see SimAccelerator._segments)
 WHOLE_BATCH = 64         # layers that fit this many items in CHUNK_BYTES run on the whole batch
 
 
@@ -110,10 +110,9 @@ class SimAccelerator:
     def _fuse(self) -> list[Layer]:
         """The layers with every convolution that sim.fusion can compute faster replaced by one fused layer."""
         fused, i, shape = [], 0, self.in_shape
-        fns = [layer.fn for layer in self.layers]
+        fns, types = [layer.fn for layer in self.layers], [layer.out_dtype for layer in self.layers]
         while i < len(self.layers):
-            matmul = next((layer for layer in self.layers[i:i + 4] if layer.kind == "matmul"), None)
-            found = fused_conv(fns, i, shape[-1], None if matmul is None else matmul.out_dtype)
+            found = fused_conv(fns, i, shape[-1], types)
             if found is None:
                 fused.append(self.layers[i])
                 i += 1

@@ -151,10 +151,10 @@ class Thresholded:
 
 
 def fused_conv(fns: list[Callable[[np.ndarray], np.ndarray]], start: int, channels: int,
-               accumulator: IntType | None = None) -> tuple[Callable[[np.ndarray], np.ndarray], int] | None:
+               out_types: list[IntType] | None = None) -> tuple[Callable[[np.ndarray], np.ndarray], int] | None:
     """The fused convolution of the layer functions from `start` (input with `channels` channels) and how many
-    layers it replaces, or None where no rewrite applies. A Thresholding right after it is folded in when the
-    MVAU's output type `accumulator` holds every value its accumulator bound allows."""
+    layers it replaces, or None where no rewrite applies. With the layers' output types, a Thresholding right
+    after it is folded in when the MVAU's output type holds every value its accumulator bound allows."""
     run = fns[start:start + 4]
     if len(run) == 4 and isinstance(run[0], Upsample) and isinstance(run[1], Pad) \
             and isinstance(run[2], Window) and isinstance(run[3], MatMul) and SubpixelConv.applies(run[0], run[2]):
@@ -167,7 +167,8 @@ def fused_conv(fns: list[Callable[[np.ndarray], np.ndarray]], start: int, channe
         else:
             return None
     after = start + count
-    if accumulator is not None and after < len(fns) and isinstance(fns[after], Threshold) \
-            and accumulator.min <= -conv.matmul.bound and conv.matmul.bound <= accumulator.max:
-        return Thresholded(conv, fns[after]), count + 1
+    if out_types is not None and after < len(fns) and isinstance(fns[after], Threshold):
+        accumulator = out_types[after - 1]
+        if accumulator.min <= -conv.matmul.bound and conv.matmul.bound <= accumulator.max:
+            return Thresholded(conv, fns[after]), count + 1
     return conv, count

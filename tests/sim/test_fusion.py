@@ -72,9 +72,12 @@ def test_thresholding_folds_into_the_convolution_where_the_bound_proves_its_rang
     bound = layers[-1].bound
     thresholds = np.sort(rng.integers(-bound, bound, (3, 15)), axis=1)
     chain = [*layers, Threshold(thresholds, act_val=0)]
+    def types(accumulator: IntType) -> list[IntType]:   # the layers' output types; only the MVAU's matters
+        return [*[IntType(False, 4)] * (len(layers) - 1), accumulator, IntType(False, 4)]
+
     wide, narrow = IntType(True, bound.bit_length() + 1), IntType(True, bound.bit_length() - 1)
-    fused, count = fused_conv(chain, 0, 6, wide)
+    fused, count = fused_conv(chain, 0, 6, types(wide))
     assert isinstance(fused, Thresholded) and count == len(chain)
     np.testing.assert_array_equal(fused(x), _layer_by_layer(chain, x))
-    for accumulator in (narrow, None):   # the range check between them stays
-        assert fused_conv(chain, 0, 6, accumulator)[1] == len(layers)
+    for out_types in (types(narrow), None):   # the range check between them stays
+        assert fused_conv(chain, 0, 6, out_types)[1] == len(layers)
