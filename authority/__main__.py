@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 
 from authority import access_log, shares
-from authority.montage import save_montage
+from authority.montage import clip_strip, save_montage
 from host.vault import Record, VaultError, parse_utc, purge_expired, scan
 
 
@@ -90,8 +90,12 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
             print(f"{path.name}: REJECTED: {rec}")
             continue
         png = args.out / f"{path.stem}.png"
+        if "clip" in rec.meta:   # the crops around the best side by side, the best one framed
+            image = clip_strip(image, int(rec.meta["clip"]["best_index"]))
+        else:
+            tiles.append((image, f"track {rec.meta['track_id']} · {rec.meta['score']:.1f}\n"
+                                 f"{rec.meta['best_time'][11:19]}"))
         cv2.imwrite(str(png), cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
-        tiles.append((image, f"track {rec.meta['track_id']} · {rec.meta['score']:.1f}\n{rec.meta['best_time'][11:19]}"))
         print(f"{path.name}: {_fmt(rec.meta)} -> {png}")
     if tiles:
         save_montage(tiles, args.out / "montage.png")

@@ -1,4 +1,5 @@
-"""The montage of decrypted records (paper Fig. 7): one tile per kept crop, labelled. Authority side only."""
+"""The montage of decrypted records (paper Fig. 7): one tile per kept crop, labelled; clips as strips. Authority
+side only."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ def save_montage(tiles: list[tuple[np.ndarray, str]], out: Path, *, columns: int
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def clip_strip(frames: np.ndarray, best: int, *, border: int = 3) -> np.ndarray:
+    """A clip record's crops (T x H x W x 3 uint8) side by side, the kept (best) one framed in green."""
+    if frames.ndim != 4 or not 0 <= best < len(frames):
+        raise ValueError(f"a clip is T x H x W x 3 with its best frame among them, not {frames.shape} / {best}")
+    framed = frames.copy()
+    framed[best, :border], framed[best, -border:] = (0, 200, 0), (0, 200, 0)
+    framed[best, :, :border], framed[best, :, -border:] = (0, 200, 0), (0, 200, 0)
+    return np.concatenate(list(framed), axis=1)

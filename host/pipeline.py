@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from host.vault import Vault, utc_iso
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
+MAX_CLIP = 25      # detections on each side of the best a clip may hold
 BLAS_THREADS = 1   # numpy's BLAS threads while the pipeline runs (see `blas_threads`)
 
 
@@ -56,20 +57,25 @@ class Settings:
     max_age: int = 12              # frames without a detection before a track ends
     gate: float = 1.5              # largest centre jump, in face sizes, for boxes that do not overlap
     score_every: int = 1           # score a track's crop on every k-th of its detections (1: all)
+    clip: int = 0                  # also keep the crops of N detections before and after the best (0: none)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.camera_id):
             raise ValueError(f"camera id must be 1-64 letters, digits, '_', '.', '-', not {self.camera_id!r}")
         if self.retention_days <= 0 or min(self.detect_every, self.score_every) < 1 or self.detect_width < 64:
             raise ValueError("retention must be > 0 days, detect_every and score_every >= 1, detect_width >= 64")
+        if not 0 <= self.clip <= MAX_CLIP:
+            raise ValueError(f"clip must be 0..{MAX_CLIP} detections on each side of the best, not {self.clip}")
 
 
 @dataclass
 class Keeper:
-    """What is kept of one track: the best crop so far (in memory only) and its score history."""
+    """What is kept of one track: the best crop so far (in memory only), its score history and, with a clip
+    length N, the crops of up to N detections before and after the best (in memory only)."""
 
     track_id: int
     first_time: float
+    clip_length: int = 0
     last_time: float = 0.0
     best_score: float = -np.inf
     best_log_rp: float = float("nan")
@@ -77,18 +83,36 @@ class Keeper:
     best_frame: int = -1
     image: np.ndarray | None = None
     history: list[tuple[float, float]] = field(default_factory=list)
+    clip: list[tuple[float, np.ndarray]] = field(default_factory=list)   # (time, crop) around the best
+    clip_best: int = 0                                                     # the best's index in `clip`
+    recent: deque = field(init=False)                                      # the last N (time, crop) seen
+
+    def __post_init__(self) -> None:
+        self.recent = deque(maxlen=self.clip_length)
 
     def times(self) -> dict:
         """When the person was first and last seen and when the kept crop was taken (UTC ISO), its frame."""
         return {"first_seen": utc_iso(self.first_time), "last_seen": utc_iso(self.last_time),
                 "best_time": utc_iso(self.best_time), "best_frame": self.best_frame}
 
-    def offer(self, frame: Frame, score: float, log_rp: float, image: np.ndarray) -> None:
+    def offer(self, frame: Frame, score: float, log_rp: float, image: np.ndarray) -> bool:
+        """A scored crop; True when it becomes the kept one."""
         self.history.append((frame.time, score))
         self.last_time = frame.time
         if score > self.best_score:
             self.best_score, self.best_log_rp = score, log_rp
             self.best_time, self.best_frame, self.image = frame.time, frame.index, image
+            return True
+        return False
+
+    def see(self, frame: Frame, image: np.ndarray, best: bool) -> None:
+        """Clip bookkeeping for this track's crop at a detection frame (`best`: it just became the kept one)."""
+        item = (frame.time, image)
+        if best:
+            self.clip, self.clip_best = [*self.recent, item], len(self.recent)
+        elif self.clip and len(self.clip) - self.clip_best - 1 < self.clip_length:
+            self.clip.append(item)
+        self.recent.append(item)
 
 
 class StageTimer:
@@ -161,19 +185,24 @@ class FrameSelector:
         for track in update.ended:
             self._end(track)
         due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.settings.score_every == 0]
-        if not due:
-            return
+        clipped = update.matched if self.settings.clip else []   # every detection feeds the clips
         with self.timer("crop"):
-            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in due])
-            keep = [keepsake_crop(frame.rgb, d.box) for _, d in due]
-        with self.timer("score"):
-            scores, log_rps = self.judge.score(crops)
-        self.counts["faces_scored"] += len(crops)
-        for (track, _), score, lrp, image in zip(due, scores, log_rps, keep, strict=True):
-            keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time))
-            keeper.offer(frame, float(score), float(lrp), image)
-            if self.on_score is not None:
-                self.on_score(track.id, frame, float(score), image)
+            keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (*due, *clipped)}
+            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in due]) if due else None
+        new_best = set()
+        if crops is not None:
+            with self.timer("score"):
+                scores, log_rps = self.judge.score(crops)
+            self.counts["faces_scored"] += len(crops)
+            for (track, _), score, lrp in zip(due, scores, log_rps, strict=True):
+                keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time, self.settings.clip))
+                if keeper.offer(frame, float(score), float(lrp), keep[track.id]):
+                    new_best.add(track.id)
+                if self.on_score is not None:
+                    self.on_score(track.id, frame, float(score), keep[track.id])
+        for track, _ in clipped:
+            if track.id in self.keepers:
+                self.keepers[track.id].see(frame, keep[track.id], track.id in new_best)
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""
@@ -192,7 +221,13 @@ class FrameSelector:
             self.counts["persons"] += 1
             name = f"{self.settings.camera_id}-{self.run_stamp}-t{track.id:05d}"
             summary["record"] = f"{name}.fvr"
-            self.pending.append((name, keeper.image, self._metadata(keeper)))
+            meta = self._metadata(keeper)
+            self.pending.append((name, keeper.image, meta))
+            if keeper.clip:
+                summary["clip_record"] = f"{name}-clip.fvr"
+                clip = {"frames": len(keeper.clip), "best_index": keeper.clip_best,
+                        "times": [utc_iso(t) for t, _ in keeper.clip]}
+                self.pending.append((f"{name}-clip", np.stack([c for _, c in keeper.clip]), {**meta, "clip": clip}))
             self._retry_pending()
         self.tracks.append(summary)
         if self.on_track_end is not None and keeper is not None:

@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--score-every", type=int, default=1, metavar="K",
                     help="score a person's crop on every K-th detection only (1: every one; >1 trades selection "
                          "for speed where the accelerator is the simulator)")
+    ap.add_argument("--clip", type=int, default=0, metavar="N",
+                    help="also store, encrypted as a second record, the crops of N detections before and after "
+                         "each person's best one (0: only the best crop)")
     ap.add_argument("--min-hits", type=int, default=3, help="detections before a track counts as a person")
     ap.add_argument("--max-age", type=int, default=12, help="frames without detection before a track ends")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: whole input)")
@@ -126,7 +129,7 @@ def _stop(signum, frame) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
                         detect_width=args.detect_width, min_hits=args.min_hits, max_age=args.max_age,
-                        score_every=args.score_every)
+                        score_every=args.score_every, clip=args.clip)
     key = authority_key(args)
     judge, model_id = make_judge(args)
     frames = open_source(args)

@@ -108,3 +108,15 @@ def test_purge_deletes_only_expired(authority):
     assert len(list(records.glob("*.fvr"))) == 3
     assert main(["purge", str(records), "--now", "2027-01-01T00:00:00+00:00"]) == 0
     assert list(records.glob("*.fvr")) == []
+
+
+def test_a_clip_becomes_a_strip_with_its_best_frame_framed():
+    from authority.montage import clip_strip
+
+    frames = np.stack([np.full((8, 6, 3), 10 * i, np.uint8) for i in range(5)])
+    strip = clip_strip(frames, best=2, border=1)
+    assert strip.shape == (8, 30, 3)
+    np.testing.assert_array_equal(strip[:, 6:12], frames[1])               # others untouched
+    assert (strip[0, 12:18] == (0, 200, 0)).all() and (strip[4, 13:17] == 20).all()   # best: framed, inside kept
+    with pytest.raises(ValueError, match="clip"):
+        clip_strip(frames, best=5)

@@ -46,6 +46,35 @@ def test_walkby_keeps_one_record_with_the_best_crop(detector, key, tmp_path):
     assert 36 <= rec.meta["best_frame"] <= 50          # near, bright and sharp; not yet turning away
 
 
+@pytest.mark.parametrize("clip, score_every", [(3, 1), (2, 3)])
+def test_a_clip_around_the_best_crop_is_a_second_record(detector, key, tmp_path, clip, score_every):
+    sel = run(selector(detector, key, tmp_path, clip=clip, score_every=score_every), walkby_clip())
+    (clip_path,) = tmp_path.glob("*-clip.fvr")
+    (best,) = set(tmp_path.glob("*.fvr")) - {clip_path}
+    assert sel.counts["persons"] == 1 and sel.counts["records"] == 2
+    kept, record = parse(best), parse(clip_path)
+    frames, info = record.open(key), record.meta["clip"]
+    assert frames.shape == (info["frames"], 128, 128, 3) and info["frames"] == 2 * clip + 1  # the face stays long
+    np.testing.assert_array_equal(frames[info["best_index"]], kept.open(key))
+    assert info["times"][info["best_index"]] == kept.meta["best_time"] == record.meta["best_time"]
+    assert info["times"] == sorted(info["times"]) and len(set(info["times"])) == len(info["times"])
+    assert (sel.tracks[0]["record"], sel.tracks[0]["clip_record"]) == (best.name, clip_path.name)
+
+
+def test_clip_bookkeeping_keeps_n_before_the_best_and_n_after():
+    from host.pipeline import Keeper
+    from host.sources import Frame
+
+    keeper = Keeper(1, 0.0, clip_length=2)
+    scores = [1, 5, 2, 3, 9, 4, 0, 0, 0]   # best at 1, then a better one at 4
+    for i, score in enumerate(scores):
+        frame, crop = Frame(i, float(i), np.zeros(1)), np.full(1, i, np.uint8)
+        keeper.see(frame, crop, keeper.offer(frame, score, 0.0, crop))
+    assert [int(c[0]) for _, c in keeper.clip] == [2, 3, 4, 5, 6] and keeper.clip_best == 2
+    with pytest.raises(ValueError, match="clip"):
+        Settings(clip=-1)
+
+
 def test_no_faces_no_records(detector, key, tmp_path):
     frames = [np.full((240, 320, 3), 90, np.uint8)] * 5
     sel = run(selector(detector, key, tmp_path), frames)

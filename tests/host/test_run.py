@@ -27,16 +27,26 @@ def written_files(*folders: Path) -> list[Path]:
     return [p for f in folders for p in f.rglob("*") if p.is_file()]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The main job's default run (synthetic walk-by, simulator, demo authority), temp files confined."""
-    base = tmp_path_factory.mktemp("demo")
+def _demo(base: Path, *options: str):
+    """The main job's run on the built-in clip (synthetic walk-by, simulator, demo authority), temp files confined."""
     out, tmp = base / "out", base / "tmp"
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp)}
-    proc = subprocess.run([sys.executable, "host/run.py", "--out", str(out), "--quiet"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "host/run.py", "--out", str(out), "--quiet", *options], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     return proc, out, tmp
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The main job's default run."""
+    return _demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def demo_clip(tmp_path_factory):
+    """The same with a clip of 3 detections on each side of the best crop."""
+    return _demo(tmp_path_factory.mktemp("demo_clip"), "--clip", "3")
 
 
 def test_demo_keeps_one_sharp_frontal_crop(demo):
@@ -61,15 +71,33 @@ def test_demo_records_open_with_two_shares_only(demo, tmp_path):
     assert (tmp_path / "two" / "montage.png").exists()
 
 
-def test_nothing_written_holds_a_face(demo, tmp_path):
+def test_a_clip_record_opens_with_two_shares_as_a_strip_around_the_best_crop(demo_clip, tmp_path):
+    proc, out, _ = demo_clip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["persons"] == 1 and report["records"] == 2 and report["settings"]["clip"] == 3
+    keys, records = out / "demo-authority", out / "records"
+    assert authority(["decrypt", str(records), "--share", str(keys / "share-dpo.json"), "--reason", "t",
+                      "--out", str(tmp_path / "one")]) == 2
+    assert authority(["decrypt", str(records), "--share", str(keys / "share-judge.json"), "--share",
+                      str(keys / "share-dpo.json"), "--reason", "test", "--out", str(tmp_path / "two")]) == 0
+    import cv2
+
+    (strip,) = (tmp_path / "two").glob("*-clip.png")
+    assert cv2.imread(str(strip)).shape == (128, 7 * 128, 3) and (tmp_path / "two" / "montage.png").exists()
+
+
+@pytest.mark.parametrize("run", ["demo", "demo_clip"])
+def test_nothing_written_holds_a_face(run, request, tmp_path):
     """Everything the camera wrote (and its temp dir): records are ciphertext, nothing else is an image,
-    and no row of the kept crops appears in any file."""
-    _, out, tmp = demo
+    and no row of the kept crops (or clip frames) appears in any file."""
+    _, out, tmp = request.getfixturevalue(run)
     keys, records = out / "demo-authority", out / "records"
     from authority import shares
 
     key, _ = shares.combine([keys / "share-judge.json", keys / "share-dpo.json"])
-    crops = [rec.open(key) for _, rec in scan(records)]
+    opened = [rec.open(key) for _, rec in scan(records)]
+    crops = [frame for image in opened for frame in (image if image.ndim == 4 else [image])]   # clips: each frame
     assert crops
     rows = [row.tobytes()[:48] for crop in crops for row in crop[::4]]
     for path in written_files(out, tmp):
@@ -87,7 +115,7 @@ def test_help_explains_every_option():
     text = subprocess.run([sys.executable, "host/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
     for option in ("--video", "--camera", "--backend", "--out", "--camera-id", "--retention", "--authority-key",
-                   "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads"):
+                   "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads", "--clip"):
         assert option in text
 
 
@@ -106,6 +134,7 @@ def key(tmp_path) -> Path:
     ("bad-build", "not a build folder"),
     ("bad-prefetch", "prefetch depth must be >= 1"),
     ("bad-threads", "BLAS threads must be >= 0"),
+    ("bad-clip", "clip must be 0..25"),
 ])
 def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, capsys, monkeypatch):
     video = tmp_path / "video.mp4"
@@ -125,6 +154,8 @@ def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, capsys, mon
         args += ["--prefetch", "-1"]
     elif case == "bad-threads":
         args += ["--blas-threads", "-2"]
+    elif case == "bad-clip":
+        args += ["--clip", "99"]
     assert main(args) == 2
     assert any(m in capsys.readouterr().err for m in message.split("|"))
 
