@@ -186,8 +186,8 @@ class FrameSelector:
             self._end(track)
         due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.settings.score_every == 0]
         clipped = update.matched if self.settings.clip else []   # every detection feeds the clips
-        with self.timer("crop"):
-            keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (*due, *clipped)}
+        with self.timer("crop"):   # a keepsake crop per track: of every detection with clips (due is part of it)
+            keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (clipped or due)}
             crops = np.stack([crop_face(frame.rgb, d.box) for _, d in due]) if due else None
         new_best = set()
         if crops is not None:

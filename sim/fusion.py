@@ -155,17 +155,18 @@ def fused_conv(fns: list[Callable[[np.ndarray], np.ndarray]], start: int, channe
     """The fused convolution of the layer functions from `start` (input with `channels` channels) and how many
     layers it replaces, or None where no rewrite applies. With the layers' output types, a Thresholding right
     after it is folded in when the MVAU's output type holds every value its accumulator bound allows."""
-    run = fns[start:start + 4]
-    if len(run) == 4 and isinstance(run[0], Upsample) and isinstance(run[1], Pad) \
-            and isinstance(run[2], Window) and isinstance(run[3], MatMul) and SubpixelConv.applies(run[0], run[2]):
-        conv, count = SubpixelConv(*run, channels=channels), 4
+    def run_of(*types: type) -> list | None:
+        """The layers from `start` if they are of these types, in this order."""
+        run = fns[start:start + len(types)]
+        return run if len(run) == len(types) and all(map(isinstance, run, types)) else None
+
+    if (run := run_of(Upsample, Pad, Window, MatMul)) and SubpixelConv.applies(run[0], run[2]):
+        conv: SubpixelConv | TapSumConv = SubpixelConv(*run, channels=channels)
+    elif (run := run_of(Pad, Window, MatMul)) and TapSumConv.applies(run[1], channels, run[2]):
+        conv = TapSumConv(*run, channels=channels)
     else:
-        run = fns[start:start + 3]
-        if len(run) == 3 and isinstance(run[0], Pad) and isinstance(run[1], Window) \
-                and isinstance(run[2], MatMul) and TapSumConv.applies(run[1], channels, run[2]):
-            conv, count = TapSumConv(*run, channels=channels), 3
-        else:
-            return None
+        return None
+    count = len(run)
     after = start + count
     if out_types is not None and after < len(fns) and isinstance(fns[after], Threshold):
         accumulator = out_types[after - 1]
