@@ -1,6 +1,6 @@
 """Error-versus-reject curves on LFW: does a quality score predict recognition errors?
 
-    python -m eval.erc                         # the whole evaluation set (about 26 minutes on 2 cores, cold cache)
+    python -m eval.erc                         # whole evaluation set (26 min, 2 cores, cold cache; before sim fusion)
     python -m eval.erc --pairs-per-kind 50     # a quick subset
 
 Evaluation persons: those of LFW ``pairs.txt`` (``../shared/data/lfw-dev``, never trained on). Every image
