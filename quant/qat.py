@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, from_float
+from quant.score_distill import ScoreDistillation, score_agreement
 from quant.train import TrainConfig, elbo_terms, fit, load_crops, run_report, split_indices
 from quant.vae import VAEConfig, bound_log_sigma, bound_log_sigma_z, load_checkpoint
 
@@ -80,12 +81,15 @@ def load_quant_checkpoint(path: Path) -> QuantVAE:
 
 
 def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig, *, resume: bool,
-                   distill: bool = False, init: Path | None = None) -> dict:
+                   distill: bool = False, init: Path | None = None, score_weight: float = 0.0,
+                   data: list[Path] | None = None) -> dict:
     """Fine-tune a quantized copy of a float checkpoint (or the quantized checkpoint `init`) on the float run's
-    data and split, on the ELBO or, with `distill`, on the distillation loss towards the float model."""
-    float_model = load_checkpoint(float_ckpt)
+    data and split, on the ELBO or, with `distill`, on the distillation loss towards the float model (plus,
+    with `score_weight` > 0, the score statistics' decorrelation, `quant.score_distill`). `data` replaces the
+    float run's crop files (same split rule)."""
+    float_model = load_checkpoint(float_ckpt).to(tc.device)
     float_report = json.loads((float_ckpt.parent / "report.json").read_text())
-    data = [Path(p) for p in float_report["data"]]
+    data = data or [Path(p) for p in float_report["data"]]
     crops = load_crops(data)
     train_idx, val_idx = split_indices(len(crops), tc.val_fraction, tc.seed)
     torch.manual_seed(tc.seed)
@@ -93,12 +97,16 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     if init is not None:
         model.load_state_dict(load_quant_checkpoint(init).state_dict())
     loss_fn = Distillation(float_model) if distill else elbo_terms
+    if distill and score_weight > 0:
+        loss_fn = ScoreDistillation(float_model, loss_fn, score_weight).to(tc.device)
     history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume, loss_fn=loss_fn)
+    agreement = score_agreement(float_model, model.eval(), crops[val_idx], crops[val_idx]) if distill else None
     final = out / f"{spec.name(float_model.cfg)}.pt"
-    save_quant_checkpoint(model.eval(), final, {"val_indices": val_idx.tolist()})
+    save_quant_checkpoint(model.cpu(), final, {"val_indices": val_idx.tolist()})
     report = {"model": float_model.cfg.to_dict(), "quant": dataclasses.asdict(spec),
               "float_checkpoint": str(float_ckpt), "init": init and str(init),
-              "loss": "distillation" if distill else "elbo",
+              "loss": ("score distillation" if score_weight > 0 else "distillation") if distill else "elbo",
+              "score_weight": score_weight, "validation_score_spearman": agreement,
               **run_report(data, crops, train_idx, val_idx, model, tc, history),
               "checkpoint": final.name}
     (out / "report.json").write_text(json.dumps(report, indent=1))
@@ -123,13 +131,29 @@ def main(argv: list[str] | None = None) -> int:
                     help="train on KL(float || quantized) of posterior and likelihood instead of the ELBO, so the "
                          "quantized model ranks faces like its float parent")
     ap.add_argument("--init", type=Path, help="start from this quant.qat checkpoint instead of the float weights")
+    ap.add_argument("--score-weight", type=float, default=0.0,
+                    help="with --distill: also train the quantized model's two score statistics (complexity-"
+                         "corrected log RP over the L=10 fixed latent samples, residual noise) to correlate with "
+                         "the float model's, this many nats per unit of (1 - Pearson) per batch (0: off)")
+    ap.add_argument("--data", type=Path, nargs="+",
+                    help="crop files to train on instead of those the float run's report names (same split rule)")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="keep BatchNorm's running statistics while fine-tuning, so training runs the same "
+                         "function as inference")
+    ap.add_argument("--cosine", action="store_true",
+                    help="let the learning rate fall from --lr to 0 along a half cosine over the epochs")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="torch device (default: cuda where available, else cpu)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = QuantSpec(args.weight_bits, args.act_bits, args.out_bits)
-    tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr)
+    if args.score_weight and not args.distill:
+        ap.error("--score-weight needs --distill")
+    tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, device=args.device,
+                     freeze_bn=args.freeze_bn, cosine=args.cosine)
     report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume, distill=args.distill,
-                            init=args.init)
+                            init=args.init, score_weight=args.score_weight, data=args.data)
     print(f"wrote {args.out / report['checkpoint']} after {report['train_seconds']:.0f} s")
     return 0
 

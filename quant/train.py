@@ -39,6 +39,13 @@ class TrainConfig:
     val_fraction: float = 0.05   # held-out crops: validation loss, and the score's reference statistics
     grad_clip: float = 1000.0    # global gradient-norm clip; guards the learned sigma at lr 0.005
     flip: bool = True            # random horizontal flips
+    device: str = "cpu"          # torch device the model trains on ("cuda" on a GPU machine)
+    freeze_bn: bool = False      # BatchNorm keeps its running statistics while training (fine-tuning)
+    cosine: bool = False         # learning rate falls from lr to 0 along a half cosine, epoch by epoch
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of (0-based) `epoch`."""
+        return self.lr * 0.5 * (1 + math.cos(math.pi * epoch / self.epochs)) if self.cosine else self.lr
 
 
 def negative_elbo(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor,
@@ -77,15 +84,22 @@ def run_epoch(model: torch.nn.Module, crops: np.ndarray, tc: TrainConfig, opt: t
               gen: torch.Generator, desc: str, loss_fn: LossFn = elbo_terms) -> dict:
     """One pass; trains when `opt` is given, else evaluates. Returns each loss term's and the total's mean."""
     model.train(opt is not None)
+    if tc.freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
     order = torch.randperm(len(crops), generator=gen).numpy() if opt else np.arange(len(crops))
     sums: dict[str, float] = {}
     seen = 0
     bar = tqdm(range(0, len(crops), tc.batch), desc=desc, unit="batch", leave=False)
     for start in bar:
+        if opt and len(crops) - start < 2:
+            break  # BatchNorm cannot train on a batch of one
         x = to_input(crops[order[start:start + tc.batch]])
         if opt and tc.flip:
             flip = torch.rand(len(x), generator=gen) < 0.5
             x[flip] = x[flip].flip(-1)
+        x = x.to(tc.device)
         with torch.set_grad_enabled(opt is not None):
             terms = loss_fn(model, x)
         if opt:
@@ -109,6 +123,8 @@ def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_id
     run gives the same model as an uninterrupted one. Returns the per-epoch history.
     """
     out.mkdir(parents=True, exist_ok=True)
+    model.to(tc.device)
+    cuda = torch.device(tc.device).type == "cuda"
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gen = torch.Generator().manual_seed(tc.seed)
     history: list[dict] = []
@@ -119,9 +135,13 @@ def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_id
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])  # the reparameterisation noise
+        if cuda:
+            torch.cuda.set_rng_state(state["cuda_rng"])
         history = state["history"]
     for epoch in range(len(history), tc.epochs):
         t0 = time.time()
+        for group in opt.param_groups:
+            group["lr"] = tc.lr_at(epoch)
         stats = run_epoch(model, crops[train_idx], tc, opt, gen, f"epoch {epoch + 1}/{tc.epochs}", loss_fn)
         val = run_epoch(model, crops[val_idx], tc, None, gen, "validation", loss_fn)
         history.append({"epoch": epoch + 1, "train": stats, "val": val, "seconds": time.time() - t0})
@@ -130,6 +150,7 @@ def fit(model: torch.nn.Module, crops: np.ndarray, train_idx: np.ndarray, val_id
               f"{history[-1]['seconds']:.0f} s", flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    **({"cuda_rng": torch.cuda.get_rng_state()} if cuda else {}),
                     "history": history}, resume_path)
     return history
 

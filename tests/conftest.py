@@ -19,12 +19,16 @@ def data_dir() -> Path:
     return DATA
 
 
+def make_blob_crops(path: Path, count: int = 40) -> Path:
+    """Write `count` synthetic 64x64 bright blobs as a crop file (quant.data's format)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    blobs = [128 + 100 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 200) for cx, cy in rng.uniform(20, 44, (count, 2))]
+    np.savez(path, crops=np.clip(np.stack(blobs), 0, 255).astype(np.uint8))
+    return path
+
+
 @pytest.fixture
 def blob_crops(tmp_path) -> Path:
     """A small crop file of 40 synthetic 64x64 bright blobs, for training tests."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:64, :64]
-    blobs = [128 + 100 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 200) for cx, cy in rng.uniform(20, 44, (40, 2))]
-    path = tmp_path / "crops.npz"
-    np.savez(path, crops=np.clip(np.stack(blobs), 0, 255).astype(np.uint8))
-    return path
+    return make_blob_crops(tmp_path / "crops.npz")

@@ -1,0 +1,104 @@
+"""Score distillation: its torch statistics are the host's, and training on them runs, resumes and reports."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from host.likelihood import latent_noise
+from host.quality import _stats, crop_features
+from host.scoring import reconstruct
+from quant.float_backend import FloatBackend
+from quant.qat import load_quant_checkpoint, quantize_train
+from quant.quant_backend import QuantBackend
+from quant.quant_gate import scores_of
+from quant.qvae import QuantSpec
+from quant.score_distill import (
+    finest_noise,
+    pearson,
+    png_bits_of,
+    score_agreement,
+    soft_median,
+    student_statistics,
+    teacher_statistics,
+)
+from quant.train import TrainConfig, train
+from quant.vae import VAEConfig, load_checkpoint
+from tests.conftest import make_blob_crops
+
+CFG = VAEConfig(channels=4, latent=8)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny float VAE and a quantized copy, trained one epoch each on synthetic blobs."""
+    root = tmp_path_factory.mktemp("score_distill")
+    crops = make_blob_crops(root / "crops.npz")
+    report = train([crops], root / "float", CFG, TrainConfig(epochs=1, batch=8), resume=False)
+    float_ckpt = root / "float" / report["checkpoint"]
+    q = quantize_train(float_ckpt, root / "q", QuantSpec(4, 4, 8), TrainConfig(epochs=1, batch=8), resume=False)
+    return crops, float_ckpt, root / "q" / q["checkpoint"]
+
+
+def _host_statistics(backend, crops: np.ndarray) -> np.ndarray:
+    return _stats(crop_features(reconstruct(backend, crops)))
+
+
+def test_torch_statistics_equal_the_hosts_for_both_models(trained):
+    crops_path, float_ckpt, quant_ckpt = trained
+    crops = np.load(crops_path)["crops"][:6]
+    x = torch.from_numpy(crops).float().div(255).unsqueeze(1)
+    eps, bits = torch.from_numpy(latent_noise(CFG.latent)), png_bits_of(x)
+    with torch.no_grad():
+        mine = {"float": teacher_statistics(load_checkpoint(float_ckpt), x, eps, bits, soft=False),
+                "quant": student_statistics(load_quant_checkpoint(quant_ckpt), x, eps, bits, soft=False)}
+    host = {"float": _host_statistics(FloatBackend(float_ckpt), crops),
+            "quant": _host_statistics(QuantBackend(quant_ckpt), crops)}
+    for name in mine:
+        np.testing.assert_allclose(mine[name].numpy(), host[name], rtol=1e-4, atol=1e-4)
+
+
+def test_soft_median_is_the_middle_band_mean_and_passes_gradients_to_it():
+    values = torch.arange(100.0).flip(0)[None].requires_grad_()
+    m = soft_median(values)
+    assert m.item() == pytest.approx(49.5)
+    m.backward()
+    assert (values.grad > 0).sum() == 20
+    hard = finest_noise(torch.rand(3, 8, 8), soft=False)
+    assert hard.shape == (3,) and (hard > 0).all()
+
+
+def test_pearson_is_one_for_affine_maps_and_minus_one_for_reversal():
+    a = torch.tensor([1.0, 3.0, 2.0, 7.0])
+    assert pearson(a, 5 * a - 2).item() == pytest.approx(1.0)
+    assert pearson(a, -a).item() == pytest.approx(-1.0)
+
+
+def test_score_distillation_trains_reports_and_resumes(trained, tmp_path):
+    _, float_ckpt, quant_ckpt = trained
+    tc = TrainConfig(epochs=2, batch=8, lr=1e-3, freeze_bn=True, cosine=True)
+    report = quantize_train(float_ckpt, tmp_path / "s", QuantSpec(4, 4, 8), tc, resume=False, distill=True,
+                            init=quant_ckpt, score_weight=100.0)
+    assert report["loss"] == "score distillation" and report["score_weight"] == 100.0
+    assert {"rp_decorrelation", "noise_decorrelation"} <= set(report["history"][0]["train"])
+    assert set(report["validation_score_spearman"]) == {"fisher", "log_rp"}
+    assert report["train"]["cosine"] and report["train"]["freeze_bn"]
+    resumed = quantize_train(float_ckpt, tmp_path / "s", QuantSpec(4, 4, 8), tc, resume=True, distill=True,
+                             init=quant_ckpt, score_weight=100.0)
+    assert [h["train"] for h in resumed["history"]] == [h["train"] for h in report["history"]]
+
+
+def test_score_agreement_is_the_quality_gates_spearman(trained):
+    crops_path, float_ckpt, quant_ckpt = trained
+    crops = np.load(crops_path)["crops"]
+    mine = score_agreement(load_checkpoint(float_ckpt), load_quant_checkpoint(quant_ckpt), crops[:20], crops[20:])
+    f, q = (scores_of(kind, ckpt, crops[:20], crops[20:]) for kind, ckpt in (("float", float_ckpt),
+                                                                          ("quant", quant_ckpt)))
+    gate = {k: spearmanr(f[k], q[k]).statistic for k in f}
+    assert mine == pytest.approx(gate, abs=0.02)
+
+
+def test_cosine_learning_rate_falls_to_zero_and_plain_stays():
+    tc = TrainConfig(epochs=4, lr=0.2, cosine=True)
+    assert [round(tc.lr_at(e), 6) for e in range(4)] == [0.2, 0.170711, 0.1, 0.029289]
+    assert TrainConfig(epochs=4, lr=0.2).lr_at(3) == 0.2
