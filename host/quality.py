@@ -37,6 +37,7 @@ from host.scoring import Reconstruction
 
 LN2 = math.log(2)
 MAD_TO_SIGMA = 1 / 0.6745  # median absolute deviation -> standard deviation of a Gaussian
+MIN_REFERENCE_CROPS = 10
 _EPS = 1e-6
 
 
@@ -98,8 +99,8 @@ class Reference:
     @classmethod
     def fit(cls, feats: dict[str, np.ndarray]) -> Reference:
         stats = _stats(feats)
-        if len(stats) < 10:
-            raise ValueError(f"a reference needs at least 10 crops, not {len(stats)}")
+        if len(stats) < MIN_REFERENCE_CROPS:
+            raise ValueError(f"a reference needs at least {MIN_REFERENCE_CROPS} crops, not {len(stats)}")
         return cls(stats.mean(axis=0).tolist(), np.cov(stats.T).tolist(), len(stats))
 
     def standardised(self, feats: dict[str, np.ndarray]) -> np.ndarray:

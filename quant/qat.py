@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from host.quality import MIN_REFERENCE_CROPS
 from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, from_float
 from quant.score_distill import ScoreDistillation, score_agreement
 from quant.train import TrainConfig, elbo_terms, fit, load_crops, run_report, split_indices
@@ -100,7 +101,8 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     if distill and score_weight > 0:
         loss_fn = ScoreDistillation(float_model, loss_fn, score_weight).to(tc.device)
     history = fit(model, crops, train_idx, val_idx, out, tc, resume=resume, loss_fn=loss_fn)
-    agreement = score_agreement(float_model, model.eval(), crops[val_idx], crops[val_idx]) if distill else None
+    agreement = (score_agreement(float_model, model.eval(), crops[val_idx], crops[val_idx])
+                 if distill and len(val_idx) >= MIN_REFERENCE_CROPS else None)  # None: too few to fit a reference
     final = out / f"{spec.name(float_model.cfg)}.pt"
     save_quant_checkpoint(model.cpu(), final, {"val_indices": val_idx.tolist()})
     report = {"model": float_model.cfg.to_dict(), "quant": dataclasses.asdict(spec),
