@@ -50,7 +50,7 @@ from quant.vectors import integer_vectors
 from sim.accelerator import SimAccelerator
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = ROOT / "quant" / "checkpoints" / "w4a4_c24" / "vae_w4a4_c24.pt"
+DEFAULT_CHECKPOINT = ROOT / "quant" / "checkpoints" / "w4a4_c24_score" / "vae_w4a4_c24.pt"
 DEFAULT_FACES = ROOT.parent / "shared" / "data" / "lfw-dev"
 ACCELERATORS = ("encoder", "decoder")
 VIVADO_STEPS = ["step_hw_codegen", "step_hw_ipgen", "step_set_fifo_depths", "step_create_stitched_ip",

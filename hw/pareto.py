@@ -7,7 +7,8 @@ through the FINN flow once; the folding policy (hw.folding) is then searched for
 faces/s (1 encoder + `passes` decoder passes) until the chip no longer fits FINN's recommended limits.
 Hardware cost does not depend on trained weight values (only accumulator widths move a little), so
 untrained models of the same shape give the estimates; the quality columns come from trained QAT
-checkpoints where they exist (quant/checkpoints/w<W>a<A>_c<C>/: quant_gate.json, quality_table.json).
+checkpoints where they exist (quant_gate.json, quality_table.json beside the shipped checkpoint, hw.build's
+default, for its shape; else in quant/checkpoints/w<W>a<A>_c<C>/).
 Writes <out>.json, <out>.md and <out>.png.
 """
 
@@ -28,6 +29,7 @@ import torch
 from tqdm import tqdm
 
 from host.quality import DEFAULT_SCORE
+from hw.build import DEFAULT_CHECKPOINT
 from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
@@ -66,8 +68,16 @@ def chip_at(generic: dict, rate: float, passes: int, macs: str | dict, target: T
     return chip_summary(summaries, passes, target)
 
 
+def quality_folder(channels: int, spec: QuantSpec) -> Path:
+    """Where a shape's trained checkpoint lies: the shipped one's folder if it has this shape (its name starts
+    with w<W>a<A>_c<C>), else quant/checkpoints/w<W>a<A>_c<C>."""
+    name = f"w{spec.weight_bits}a{spec.act_bits}_c{channels}"
+    shipped = DEFAULT_CHECKPOINT.parent
+    return shipped if shipped.name == name or shipped.name.startswith(f"{name}_") else shipped.parent / name
+
+
 def quality_of(channels: int, spec: QuantSpec) -> dict | None:
-    folder = ROOT / "quant" / "checkpoints" / f"w{spec.weight_bits}a{spec.act_bits}_c{channels}"
+    folder = quality_folder(channels, spec)
     gate, table = folder / "quant_gate.json", folder / "quality_table.json"
     if not gate.exists() or not table.exists():
         return None

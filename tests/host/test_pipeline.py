@@ -13,6 +13,7 @@ from host.sources import array_frames
 from host.vault import Vault, parse
 from host.walkby import portrait, walkby_clip
 from tests.host.fakes import SharpnessJudge
+from tests.host.walkby_checks import near_bright_sharp_frontal
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_walkby_keeps_one_record_with_the_best_crop(detector, key, tmp_path):
     rec = parse(records[0])
     assert rec.meta["faces_scored"] == sel.counts["faces_scored"] > 60
     assert rec.open(key).shape == (128, 128, 3)
-    assert 36 <= rec.meta["best_frame"] <= 50          # near, bright and sharp; not yet turning away
+    assert near_bright_sharp_frontal(rec.meta["best_frame"])
 
 
 @pytest.mark.parametrize("clip, score_every", [(3, 1), (2, 3)])
