@@ -17,7 +17,6 @@ The statistics here are torch twins of the numpy ones in host.likelihood and hos
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,24 +25,21 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from host.likelihood import L_SAMPLES, latent_noise
-from host.quality import LN2, MAD_TO_SIGMA, Reference, png_bits, quality_scores
+from host.quality import DEFAULT_SCORE, LN2, MAD_TO_SIGMA, Reference, png_bits, quality_scores
 from quant.qvae import Z_SCALE
+from quant.train import LossFn, pixel_nll, to_input
 from quant.vae import VAE, bound_log_sigma, bound_log_sigma_z
 
 if TYPE_CHECKING:
     from quant.qat import QuantVAE
 
-LossTerms = Callable[[nn.Module, torch.Tensor], dict[str, torch.Tensor]]
-
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _EPS = 1e-6
 MEDIAN_BAND = 0.1  # the soft median averages the sorted values within +-10 % of the middle
 
 
 def log_rp(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor) -> torch.Tensor:
     """log RP per crop. x: (N, 1, H, W); mu_x, log sigma_x (bounded): (N, L, H, W)."""
-    dens = -0.5 * ((x - mu_x) * torch.exp(-log_sigma_x)) ** 2 - log_sigma_x - _HALF_LOG_2PI
-    return torch.logsumexp(dens.flatten(2).sum(2), dim=1) - math.log(mu_x.shape[1])
+    return torch.logsumexp(-pixel_nll(x, mu_x, log_sigma_x).flatten(2).sum(2), dim=1) - math.log(mu_x.shape[1])
 
 
 def soft_median(values: torch.Tensor) -> torch.Tensor:
@@ -114,7 +110,7 @@ class ScoreDistillation(nn.Module):
     """The terms of `base` (the KL distillation) plus `weight` x (1 - Pearson) of each score statistic over
     the batch, with the host's fixed table of `samples` latent noise vectors (every backend scores with it)."""
 
-    def __init__(self, teacher: VAE, base: LossTerms, weight: float, samples: int = L_SAMPLES) -> None:
+    def __init__(self, teacher: VAE, base: LossFn, weight: float, samples: int = L_SAMPLES) -> None:
         super().__init__()
         self.teacher, self.base, self.weight = teacher.eval(), base, weight
         self.register_buffer("eps", torch.from_numpy(latent_noise(teacher.cfg.latent, samples)))
@@ -130,19 +126,17 @@ class ScoreDistillation(nn.Module):
         return terms
 
 
-def _statistics_of(fn, model: nn.Module, crops: np.ndarray, eps: torch.Tensor, batch: int) -> np.ndarray:
-    device = eps.device
+def _features(fn, model: nn.Module, crops: np.ndarray, bits: np.ndarray, eps: torch.Tensor, batch: int
+              ) -> dict[str, np.ndarray]:
+    """host.quality features of `crops` (PNG bits `bits`) that give back the statistics `fn` computes
+    (residual noise / contrast = exp(s2))."""
     parts = []
     with torch.no_grad():
         for i in range(0, len(crops), batch):
-            x = torch.from_numpy(crops[i:i + batch]).float().div_(255).unsqueeze(1).to(device)
-            parts.append(fn(model, x, eps, png_bits_of(x), soft=False).double().cpu().numpy())
-    return np.concatenate(parts)
-
-
-def _features(stats: np.ndarray, crops: np.ndarray) -> dict[str, np.ndarray]:
-    """host.quality features that give back these statistics (residual noise / contrast = exp(s2))."""
-    bits = png_bits(crops)
+            x = to_input(crops[i:i + batch]).to(eps.device)
+            b = torch.from_numpy(bits[i:i + batch]).to(eps.device, torch.float32)
+            parts.append(fn(model, x, eps, b, soft=False).double().cpu().numpy())
+    stats = np.concatenate(parts)
     return {"log_rp": stats[:, 0] - LN2 * bits, "png_bits": bits,
             "residual_noise": np.exp(stats[:, 1]), "contrast": np.ones(len(crops))}
 
@@ -152,12 +146,10 @@ def score_agreement(teacher: VAE, model: QuantVAE, crops: np.ndarray, reference_
     """Spearman between the float and quantized default score and raw log RP on `crops`, each model with
     its own reference fitted on `reference_crops`: the quality gate's measure, computed in torch."""
     eps = torch.from_numpy(latent_noise(teacher.cfg.latent)).to(next(model.parameters()).device)
-    out = {}
-    feats = {}
+    bits, ref_bits = png_bits(crops), png_bits(reference_crops)
+    scores = {}
     for name, fn, m in (("float", teacher_statistics, teacher), ("quant", student_statistics, model)):
-        ref = Reference.fit(_features(_statistics_of(fn, m, reference_crops, eps, batch), reference_crops))
-        f = _features(_statistics_of(fn, m, crops, eps, batch), crops)
-        feats[name] = {"fisher": quality_scores(f, ref)["fisher"], "log_rp": f["log_rp"]}
-    for key in ("fisher", "log_rp"):
-        out[key] = float(spearmanr(feats["float"][key], feats["quant"][key]).statistic)
-    return out
+        ref = Reference.fit(_features(fn, m, reference_crops, ref_bits, eps, batch))
+        f = _features(fn, m, crops, bits, eps, batch)
+        scores[name] = {DEFAULT_SCORE: quality_scores(f, ref)[DEFAULT_SCORE], "log_rp": f["log_rp"]}
+    return {k: float(spearmanr(scores["float"][k], scores["quant"][k]).statistic) for k in scores["float"]}

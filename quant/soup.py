@@ -13,6 +13,7 @@ check the result, e.g. with quant.quant_gate.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -31,8 +32,7 @@ def soup(models: list[QuantVAE]) -> QuantVAE:
     states = [m.state_dict() for m in models]
     mean = {key: torch.stack([s[key] for s in states]).mean(0) if value.is_floating_point() else value
             for key, value in states[0].items()}
-    out = QuantVAE(first.cfg, first.spec, type(first.encoder)(first.cfg, first.spec),
-                   type(first.decoder)(first.cfg, first.spec))
+    out = copy.deepcopy(first)
     out.load_state_dict(mean)
     return out.eval()
 

@@ -48,10 +48,15 @@ class TrainConfig:
         return self.lr * 0.5 * (1 + math.cos(math.pi * epoch / self.epochs)) if self.cosine else self.lr
 
 
+def pixel_nll(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor) -> torch.Tensor:
+    """Per-pixel -log N(x | mu_x, sigma_x) in nats."""
+    return 0.5 * ((x - mu_x) * torch.exp(-log_sigma_x)) ** 2 + log_sigma_x + _HALF_LOG_2PI
+
+
 def negative_elbo(x: torch.Tensor, mu_x: torch.Tensor, log_sigma_x: torch.Tensor,
                   mu_z: torch.Tensor, log_sigma_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(reconstruction NLL, KL) per image in nats, averaged over the batch."""
-    nll = 0.5 * ((x - mu_x) * torch.exp(-log_sigma_x)) ** 2 + log_sigma_x + _HALF_LOG_2PI
+    nll = pixel_nll(x, mu_x, log_sigma_x)
     kl = 0.5 * (mu_z**2 + torch.exp(2 * log_sigma_z) - 1) - log_sigma_z
     return nll.flatten(1).sum(1).mean(), kl.sum(1).mean()
 
