@@ -17,6 +17,7 @@ The statistics here are torch twins of the numpy ones in host.likelihood and hos
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -126,8 +127,8 @@ class ScoreDistillation(nn.Module):
         return terms
 
 
-def _features(fn, model: nn.Module, crops: np.ndarray, bits: np.ndarray, eps: torch.Tensor, batch: int
-              ) -> dict[str, np.ndarray]:
+def _features(fn: Callable[..., torch.Tensor], model: nn.Module, crops: np.ndarray, bits: np.ndarray,
+              eps: torch.Tensor, batch: int) -> dict[str, np.ndarray]:
     """host.quality features of `crops` (PNG bits `bits`) that give back the statistics `fn` computes
     (residual noise / contrast = exp(s2))."""
     parts = []
