@@ -83,11 +83,12 @@ def load_quant_checkpoint(path: Path) -> QuantVAE:
 
 def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig, *, resume: bool,
                    distill: bool = False, init: Path | None = None, score_weight: float = 0.0,
-                   data: list[Path] | None = None) -> dict:
+                   data: list[Path] | None = None, freeze_weights: bool = False) -> dict:
     """Fine-tune a quantized copy of a float checkpoint (or the quantized checkpoint `init`) on the float run's
     data and split, on the ELBO or, with `distill`, on the distillation loss towards the float model (plus,
     with `score_weight` > 0, the score statistics' decorrelation, `quant.score_distill`). `data` replaces the
-    float run's crop files (same split rule)."""
+    float run's crop files (same split rule). `freeze_weights` keeps every conv/linear weight, and so every
+    integer weight code, as it is: only biases, BatchNorm's affine parameters and activation scales train."""
     float_model = load_checkpoint(float_ckpt).to(tc.device)
     float_report = json.loads((float_ckpt.parent / "report.json").read_text())
     data = data or [Path(p) for p in float_report["data"]]
@@ -97,6 +98,9 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     model = QuantVAE(float_model.cfg, spec, *from_float(float_model, spec))
     if init is not None:
         model.load_state_dict(load_quant_checkpoint(init).state_dict())
+    if freeze_weights:
+        for p in model.parameters():
+            p.requires_grad_(p.ndim < 2)  # conv/linear weights are the only parameters with 2+ dimensions
     loss_fn = Distillation(float_model) if distill else elbo_terms
     if distill and score_weight > 0:
         loss_fn = ScoreDistillation(float_model, loss_fn, score_weight).to(tc.device)
@@ -108,7 +112,7 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     report = {"model": float_model.cfg.to_dict(), "quant": dataclasses.asdict(spec),
               "float_checkpoint": str(float_ckpt), "init": init and str(init),
               "loss": ("score distillation" if score_weight > 0 else "distillation") if distill else "elbo",
-              "score_weight": score_weight, "validation_score_spearman": agreement,
+              "score_weight": score_weight, "frozen_weights": freeze_weights, "validation_score_spearman": agreement,
               **run_report(data, crops, train_idx, val_idx, model, tc, history),
               "checkpoint": final.name}
     (out / "report.json").write_text(json.dumps(report, indent=1))
@@ -142,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freeze-bn", action="store_true",
                     help="keep BatchNorm's running statistics while fine-tuning, so training runs the same "
                          "function as inference")
+    ap.add_argument("--freeze-weights", action="store_true",
+                    help="keep the conv/linear weights (and so their integer codes) fixed and train only biases, "
+                         "BatchNorm's affine parameters and activation scales: tunes a model soup (quant.soup) "
+                         "without moving the averaged weights")
     ap.add_argument("--cosine", action="store_true",
                     help="let the learning rate fall from --lr to 0 along a half cosine over the epochs")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -155,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, device=args.device,
                      freeze_bn=args.freeze_bn, cosine=args.cosine)
     report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume, distill=args.distill,
-                            init=args.init, score_weight=args.score_weight, data=args.data)
+                            init=args.init, score_weight=args.score_weight, data=args.data,
+                            freeze_weights=args.freeze_weights)
     print(f"wrote {args.out / report['checkpoint']} after {report['train_seconds']:.0f} s")
     return 0
 

@@ -88,6 +88,20 @@ def test_score_distillation_trains_reports_and_resumes(trained, tmp_path):
     assert [h["train"] for h in resumed["history"]] == [h["train"] for h in report["history"]]
 
 
+def test_frozen_weights_keep_every_weight_code_and_train_the_rest(trained, tmp_path):
+    _, float_ckpt, quant_ckpt = trained
+    tc = TrainConfig(epochs=1, batch=8, lr=1e-2, freeze_bn=True)
+    report = quantize_train(float_ckpt, tmp_path / "f", QuantSpec(4, 4, 8), tc, resume=False, distill=True,
+                            init=quant_ckpt, score_weight=100.0, freeze_weights=True)
+    assert report["frozen_weights"]
+    before = load_quant_checkpoint(quant_ckpt).state_dict()
+    after = load_quant_checkpoint(tmp_path / "f" / report["checkpoint"]).state_dict()
+    weights = [k for k, v in before.items() if v.ndim >= 2]
+    others = [k for k, v in before.items() if v.ndim < 2 and v.is_floating_point() and "running" not in k]
+    assert weights and all(torch.equal(before[k], after[k]) for k in weights)
+    assert any(not torch.equal(before[k], after[k]) for k in others)  # biases and scales did move
+
+
 def test_score_agreement_is_the_quality_gates_spearman(trained):
     crops_path, float_ckpt, quant_ckpt = trained
     crops = np.load(crops_path)["crops"]
