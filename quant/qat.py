@@ -87,8 +87,9 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     """Fine-tune a quantized copy of a float checkpoint (or the quantized checkpoint `init`) on the float run's
     data and split, on the ELBO or, with `distill`, on the distillation loss towards the float model (plus,
     with `score_weight` > 0, the score statistics' decorrelation, `quant.score_distill`). `data` replaces the
-    float run's crop files (same split rule). `freeze_weights` keeps every conv/linear weight, and so every
-    integer weight code, as it is: only biases, BatchNorm's affine parameters and activation scales train."""
+    float run's crop files (same split rule). `freeze_weights` keeps every parameter of 2+ dimensions as it is:
+    the conv/linear weights (so every integer weight code) and the two per-channel output quantizers' scales;
+    only biases, BatchNorm's affine parameters and the per-tensor hidden activation scales train."""
     float_model = load_checkpoint(float_ckpt).to(tc.device)
     float_report = json.loads((float_ckpt.parent / "report.json").read_text())
     data = data or [Path(p) for p in float_report["data"]]
@@ -100,7 +101,7 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
         model.load_state_dict(load_quant_checkpoint(init).state_dict())
     if freeze_weights:
         for p in model.parameters():
-            p.requires_grad_(p.ndim < 2)  # conv/linear weights are the only parameters with 2+ dimensions
+            p.requires_grad_(p.ndim < 2)  # 2+ dimensions: conv/linear weights, per-channel output scales
     loss_fn = Distillation(float_model) if distill else elbo_terms
     if distill and score_weight > 0:
         loss_fn = ScoreDistillation(float_model, loss_fn, score_weight).to(tc.device)
@@ -147,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep BatchNorm's running statistics while fine-tuning, so training runs the same "
                          "function as inference")
     ap.add_argument("--freeze-weights", action="store_true",
-                    help="keep the conv/linear weights (and so their integer codes) fixed and train only biases, "
-                         "BatchNorm's affine parameters and activation scales: tunes a model soup (quant.soup) "
-                         "without moving the averaged weights")
+                    help="keep the conv/linear weights (and so their integer codes) and the per-channel output "
+                         "scales fixed and train only biases, BatchNorm's affine parameters and the per-tensor "
+                         "hidden activation scales: tunes a model soup (quant.soup) without moving the averaged "
+                         "weights")
     ap.add_argument("--cosine", action="store_true",
                     help="let the learning rate fall from --lr to 0 along a half cosine over the epochs")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
