@@ -2,6 +2,9 @@
 
     python -m quant.data ../shared/data/celeba-aligned-10k ../shared/data/utkface-aligned -o crops.npz
 
+``--skip-listed`` takes the manifest of an earlier run, so that a second sample never repeats an image of
+the first (a fresh held-out set).
+
 Writes OUT.npz (``crops`` uint8 N x 64 x 64, ``paths``, ``boxes`` x/y/w/h, ``confidence``) and
 OUT.json, a manifest with one entry per input file: ``ok`` or the reason it was skipped. One bad
 file never stops the run.
@@ -64,6 +67,15 @@ def list_images(roots: Iterable[Path], exclude_persons: set[str] = frozenset(),
     return files
 
 
+def listed_files(manifest: Path) -> set[Path]:
+    """Every input file (resolved) of a manifest this tool wrote, whatever its status."""
+    try:
+        entries = json.loads(manifest.read_text())["files"]
+        return {Path(entry["path"]).resolve() for entry in entries}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{manifest} is not a crops manifest of quant.data: {exc}") from exc
+
+
 def crop_file(path: Path) -> dict:
     """Detect the main face of one image file and crop it; errors become a status, never raise."""
     global _detector
@@ -117,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip images in folders named after any person of this LFW pairs.txt")
     ap.add_argument("--only-pairs", type=Path, metavar="PAIRS_TXT",
                     help="keep only images in folders named after a person of this LFW pairs.txt")
+    ap.add_argument("--skip-listed", type=Path, action="append", default=[], metavar="MANIFEST_JSON",
+                    help="skip every file listed in this earlier manifest (repeatable): disjoint samples")
     ap.add_argument("--sample", type=int, help="crop a seeded random sample of N of the images found")
     ap.add_argument("--seed", type=int, default=0, help="seed of --sample")
     ap.add_argument("--limit", type=int, help="crop only the first N images found (quick runs)")
@@ -124,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     exclude = pair_persons(args.exclude_pairs) if args.exclude_pairs else set()
     only = pair_persons(args.only_pairs) if args.only_pairs else None
-    files = list_images(args.sources, exclude, only)[: args.limit]
+    try:
+        skip = set().union(*(listed_files(m) for m in args.skip_listed))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    files = [f for f in list_images(args.sources, exclude, only) if f.resolve() not in skip][: args.limit]
     if args.sample is not None and args.sample < len(files):
         pick = np.random.default_rng(args.seed).choice(len(files), args.sample, replace=False)
         files = [files[i] for i in sorted(pick)]

@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                          "weights")
     ap.add_argument("--cosine", action="store_true",
                     help="let the learning rate fall from --lr to 0 along a half cosine over the epochs")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the train/validation split and the batch order (default 0)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                     help="torch device (default: cuda where available, else cpu)")
     args = ap.parse_args(argv)
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.score_weight and not args.distill:
         ap.error("--score-weight needs --distill")
     tc = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, device=args.device,
-                     freeze_bn=args.freeze_bn, cosine=args.cosine)
+                     freeze_bn=args.freeze_bn, cosine=args.cosine, seed=args.seed)
     report = quantize_train(args.float_ckpt, args.out, spec, tc, resume=args.resume, distill=args.distill,
                             init=args.init, score_weight=args.score_weight, data=args.data,
                             freeze_weights=args.freeze_weights)

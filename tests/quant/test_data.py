@@ -57,3 +57,19 @@ def test_cli_writes_crops_and_manifest(data_dir, tmp_path):
 def test_cli_fails_clearly_on_an_empty_folder(tmp_path, capsys):
     assert main([str(tmp_path), "-o", str(tmp_path / "x.npz")]) == 2
     assert "no image files found" in capsys.readouterr().err
+
+
+def test_cli_skips_the_files_of_an_earlier_manifest(data_dir, tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("000003.jpg", "000004.jpg", "000005.jpg"):
+        shutil.copy(data_dir / "celeba-aligned-10k" / name, src / name)
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    assert main([str(src), "-o", str(first), "--sample", "2", "--workers", "1"]) == 0
+    assert main([str(src), "-o", str(second), "--skip-listed", str(first.with_suffix(".json")),
+                 "--workers", "1"]) == 0
+    paths = [set(np.load(out)["paths"]) for out in (first, second)]
+    assert len(paths[0]) == 2 and len(paths[1]) == 1 and not paths[0] & paths[1]
+    (tmp_path / "bad.json").write_text("[]")
+    assert main([str(src), "-o", str(second), "--skip-listed", str(tmp_path / "bad.json")]) == 2
+    assert "not a crops manifest" in capsys.readouterr().err
