@@ -11,7 +11,11 @@
 Passes when, on `--count` held-out crops, the Spearman correlation between float and quantized scores is
 >= 0.95 for the default score and for the raw log RP, and the quantized model's degradation table
 (``quality_table.json`` beside its checkpoint) has the clean crop scoring higher in >= 90% of images for
-every degradation. Writes ``quant_gate.json`` and ``quant_gate.png`` beside the quantized checkpoint.
+every degradation. Writes ``quant_gate.json`` and ``quant_gate.png`` beside the quantized checkpoint;
+``--name fresh`` writes ``quant_gate_fresh.*`` instead, for a confirmation on a second held-out set:
+
+    python -m quant.data ../shared/data/lfw-dev/images --only-pairs ../shared/data/lfw-dev/pairs.txt \
+        --skip-listed work/heldout_crops.json --sample 1100 --seed 1 -o work/fresh_heldout_crops.npz
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="good faces both models fit their score reference on (as in quant.quality_eval)")
     ap.add_argument("--crops", type=Path, required=True, help="held-out crops (quant.data output)")
     ap.add_argument("--count", type=int, default=1000, help="how many of the crops to score (default 1000)")
+    ap.add_argument("--name", help="write quant_gate_NAME.json/.png (another held-out set), not quant_gate.*")
     args = ap.parse_args(argv)
     crops = load_crops([args.crops])[: args.count]
     if len(crops) < args.count:
@@ -88,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     result = gate(float_scores, quant_scores, table)
     result.update(float_checkpoint=str(args.float_ckpt), held_out_crops=str(args.crops),
                   reference_crops=str(args.reference_crops))
-    (args.quant.parent / "quant_gate.json").write_text(json.dumps(result, indent=1))
-    plot_gate(float_scores, quant_scores, result, args.quant.parent / "quant_gate.png")
+    stem = args.quant.parent / ("quant_gate" + (f"_{args.name}" if args.name else ""))
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    plot_gate(float_scores, quant_scores, result, stem.with_suffix(".png"))
     print(json.dumps(result, indent=1))
     return 0 if result["passed"] else 1
 

@@ -1,5 +1,7 @@
 """Score distillation: its torch statistics are the host's, and training on them runs, resumes and reports."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from host.scoring import reconstruct
 from quant.float_backend import FloatBackend
 from quant.qat import load_quant_checkpoint, quantize_train
 from quant.quant_backend import QuantBackend
+from quant.quant_gate import main as gate_main
 from quant.quant_gate import scores_of
 from quant.qvae import QuantSpec
 from quant.score_distill import (
@@ -110,6 +113,19 @@ def test_score_agreement_is_the_quality_gates_spearman(trained):
                                                                           ("quant", quant_ckpt)))
     gate = {k: spearmanr(f[k], q[k]).statistic for k in f}
     assert mine == pytest.approx(gate, abs=0.02)
+
+
+def test_gate_cli_writes_its_verdict_under_the_given_name(trained):
+    crops_path, float_ckpt, quant_ckpt = trained
+    table = {"tables": {"fisher": {"blur": {"clean_higher": 1.0}}}}
+    (quant_ckpt.parent / "quality_table.json").write_text(json.dumps(table))
+    code = gate_main(["--quant", str(quant_ckpt), "--float", str(float_ckpt), "--crops", str(crops_path),
+                      "--count", "20", "--reference-crops", str(crops_path), "--name", "fresh"])
+    result = json.loads((quant_ckpt.parent / "quant_gate_fresh.json").read_text())
+    assert set(result["spearman"]) == {"fisher", "log_rp"} and result["crops"] == 20
+    assert code == (0 if result["passed"] else 1)
+    assert (quant_ckpt.parent / "quant_gate_fresh.png").exists()
+    assert not (quant_ckpt.parent / "quant_gate.json").exists()
 
 
 def test_cosine_learning_rate_falls_to_zero_and_plain_stays():
