@@ -1,10 +1,12 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
 
 from host.accelerated import latent_codes
 from host.scoring import reconstruct
-from quant.export import execute, export_accelerator
+from quant.export import execute, export_accelerator, exported_in_float64, integer_codes
 from quant.qat import load_quant_checkpoint, quantize_train
 from quant.quant_backend import QuantBackend
 from quant.qvae import QuantDecoder, QuantSpec, from_float
@@ -54,6 +56,34 @@ def test_qonnx_export_executes_exactly_like_brevitas(accelerators, tmp_path, whi
     with torch.no_grad():
         expected = net(torch.from_numpy(x).float()).numpy()
     np.testing.assert_array_equal(execute(model, x).reshape(expected.shape), expected)
+
+
+def _weight_codes_and_scales(net: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    with torch.no_grad():
+        return [(w.int(), w.scale.double()) for w in (m.quant_weight() for m in net.modules()
+                                                       if isinstance(m, torch.nn.Conv2d | torch.nn.Linear))]
+
+
+def test_float64_reference_keeps_the_exported_weight_codes_where_a_plain_cast_does_not():
+    from hw.build import DEFAULT_CHECKPOINT
+
+    decoder = load_quant_checkpoint(DEFAULT_CHECKPOINT).decoder  # one of its weights sits on a boundary
+    exported = _weight_codes_and_scales(decoder)
+    exact = _weight_codes_and_scales(exported_in_float64(decoder))
+    cast = _weight_codes_and_scales(copy.deepcopy(decoder).double())
+    assert all(torch.equal(c, e) and torch.equal(s, t) for (c, s), (e, t) in zip(exported, exact, strict=True))
+    assert sum(int((c != e).sum()) for (c, _), (e, _) in zip(exported, cast, strict=True)) >= 1
+    assert not all(torch.equal(s, t) for (_, s), (_, t) in zip(exported, cast, strict=True))
+
+
+@pytest.mark.parametrize("which", ["encoder", "decoder"])
+def test_integer_codes_do_not_depend_on_the_batch(accelerators, which):
+    net = accelerators[0] if which == "encoder" else accelerators[1]
+    rng = np.random.default_rng(5)
+    x = (rng.integers(0, 256, (6, 1, 64, 64)) if which == "encoder" else rng.integers(-128, 128, (6, CFG.latent)))
+    whole = integer_codes(net, x)
+    np.testing.assert_array_equal(np.concatenate([integer_codes(net, x[i:i + 1]) for i in range(6)]), whole)
+    assert len(np.unique(whole)) > 1
 
 
 def test_quantization_aware_training_runs_and_reloads(tmp_path, blob_crops):
