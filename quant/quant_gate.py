@@ -12,15 +12,19 @@ Passes when, on `--count` held-out crops, the Spearman correlation between float
 >= 0.95 for the default score and for the raw log RP, and the quantized model's degradation table
 (``quality_table.json`` beside its checkpoint) has the clean crop scoring higher in >= 90% of images for
 every degradation. Writes ``quant_gate.json`` and ``quant_gate.png`` beside the quantized checkpoint;
-``--name fresh`` writes ``quant_gate_fresh.*`` instead, for a confirmation on a second held-out set:
+``--name fresh`` writes ``quant_gate_fresh.*`` instead, for a confirmation on a second held-out set;
+``--build`` scores the quantized side with the bit-accurate simulator of the hw.build folder made from
+that checkpoint (the accelerators as shipped) instead of Brevitas' float32 forward:
 
     python -m quant.data ../shared/data/lfw-dev/images --only-pairs ../shared/data/lfw-dev/pairs.txt \
         --skip-listed work/heldout_crops.json --sample 1100 --seed 1 -o work/fresh_heldout_crops.npz
+    python -m quant.quant_gate ... --build bitstreams/zcu104-vae_w4a4_c24 --name sim
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -32,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import spearmanr
 
+from host.accelerated import BundleError, load_manifest
 from host.quality import DEFAULT_SCORE, Reference, quality_scores
 from quant.plots import save_figure
 from quant.quality_eval import features_of
@@ -69,6 +74,18 @@ def plot_gate(float_scores: dict[str, np.ndarray], quant_scores: dict[str, np.nd
     save_figure(fig, out)
 
 
+def build_mismatch(build: Path, checkpoint: Path) -> str | None:
+    """Why `build` is not the hw.build folder of `checkpoint` (None when it is)."""
+    try:
+        built_from = load_manifest(build)["checkpoint"]["sha256"]
+        checkpoint_hash = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    except (BundleError, KeyError, OSError) as exc:
+        return f"{build}: {exc}"
+    if built_from != checkpoint_hash:
+        return f"{build} was built from another checkpoint than {checkpoint} (run python -m hw.build)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quant.quant_gate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,18 +98,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crops", type=Path, required=True, help="held-out crops (quant.data output)")
     ap.add_argument("--count", type=int, default=1000, help="how many of the crops to score (default 1000)")
     ap.add_argument("--name", help="write quant_gate_NAME.json/.png (another held-out set), not quant_gate.*")
+    ap.add_argument("--build", type=Path, metavar="FOLDER",
+                    help="score the quantized side with the simulator of this hw.build folder (built from --quant)"
+                         " instead of Brevitas")
     args = ap.parse_args(argv)
+    if args.build is not None and (problem := build_mismatch(args.build, args.quant)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     crops = load_crops([args.crops])[: args.count]
     if len(crops) < args.count:
         print(f"error: {args.crops} holds {len(crops)} crops, --count asks for {args.count}", file=sys.stderr)
         return 2
     good_faces = load_crops([args.reference_crops])
     float_scores = scores_of("float", args.float_ckpt, crops, good_faces)
-    quant_scores = scores_of("quant", args.quant, crops, good_faces)
+    quant_scores = scores_of("sim", args.build, crops, good_faces) if args.build else \
+        scores_of("quant", args.quant, crops, good_faces)
     table = json.loads((args.quant.parent / "quality_table.json").read_text())
     result = gate(float_scores, quant_scores, table)
     result.update(float_checkpoint=str(args.float_ckpt), held_out_crops=str(args.crops),
-                  reference_crops=str(args.reference_crops))
+                  reference_crops=str(args.reference_crops),
+                  quantized_by=f"simulator of {args.build}" if args.build else "Brevitas (float32)")
     stem = args.quant.parent / ("quant_gate" + (f"_{args.name}" if args.name else ""))
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
     plot_gate(float_scores, quant_scores, result, stem.with_suffix(".png"))

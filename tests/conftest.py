@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 BUILD = ROOT / "bitstreams" / "zcu104-vae_w4a4_c24"   # the shipped build folder
+FLOAT_C24 = ROOT / "quant" / "checkpoints" / "upsample_c24" / "vae_float_c24_upsample.pt"  # its float parent
 
 
 @pytest.fixture(scope="session")

@@ -64,16 +64,30 @@ def _weight_codes_and_scales(net: torch.nn.Module) -> list[tuple[torch.Tensor, t
                                                        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear))]
 
 
-def test_float64_reference_keeps_the_exported_weight_codes_where_a_plain_cast_does_not():
-    from hw.build import DEFAULT_CHECKPOINT
+def _put_a_weight_on_its_float32_rounding_boundary(layer: torch.nn.Linear) -> None:
+    """Set one weight where float32 and float64 quantization round it to different codes."""
+    weight = layer.weight.data
+    top = weight.abs().max()
+    s32, s64 = top / 7, top.double() / 7  # the abs-max scale as Brevitas computes it in either precision
+    for boundary in (0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5):
+        x = torch.nextafter(boundary * s32, torch.zeros(())).reshape(-1)
+        for _ in range(400):  # float32 neighbours of the boundary, upwards
+            x = torch.nextafter(x, torch.full_like(x, 7.0))
+            if torch.round(x / s32) != torch.round(x.double() / s64):
+                weight.view(-1)[0] = x[0]
+                return
+    raise AssertionError("no float32 boundary weight found")
 
-    decoder = load_quant_checkpoint(DEFAULT_CHECKPOINT).decoder  # one of its weights sits on a boundary
+
+def test_float64_reference_keeps_the_exported_weight_codes_where_a_plain_cast_does_not(accelerators):
+    decoder = copy.deepcopy(accelerators[1])
+    _put_a_weight_on_its_float32_rounding_boundary(decoder.fc[0])
     exported = _weight_codes_and_scales(decoder)
     exact = _weight_codes_and_scales(exported_in_float64(decoder))
     cast = _weight_codes_and_scales(copy.deepcopy(decoder).double())
     assert all(torch.equal(c, e) and torch.equal(s, t) for (c, s), (e, t) in zip(exported, exact, strict=True))
-    assert sum(int((c != e).sum()) for (c, _), (e, _) in zip(exported, cast, strict=True)) >= 1
-    assert not all(torch.equal(s, t) for (_, s), (_, t) in zip(exported, cast, strict=True))
+    assert int((cast[0][0] != exported[0][0]).sum()) == 1  # the plain cast moves the boundary weight's code
+    assert not all(torch.equal(s, t) for (_, s), (_, t) in zip(exported, cast, strict=True))  # and scales
 
 
 @pytest.mark.parametrize("which", ["encoder", "decoder"])

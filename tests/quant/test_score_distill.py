@@ -10,6 +10,7 @@ from scipy.stats import spearmanr
 from host.likelihood import latent_noise
 from host.quality import _stats, crop_features
 from host.scoring import reconstruct
+from hw.build import DEFAULT_CHECKPOINT, face_crops
 from quant.float_backend import FloatBackend
 from quant.qat import load_quant_checkpoint, quantize_train
 from quant.quant_backend import QuantBackend
@@ -27,7 +28,9 @@ from quant.score_distill import (
 )
 from quant.train import TrainConfig, train
 from quant.vae import VAEConfig, load_checkpoint
-from tests.conftest import make_blob_crops
+from tests.conftest import BUILD, FLOAT_C24, make_blob_crops
+
+ONE_DEGRADATION_TABLE = {"tables": {"fisher": {"blur": {"clean_higher": 1.0}}}}  # a quality_table.json stand-in
 
 CFG = VAEConfig(channels=4, latent=8)
 
@@ -117,8 +120,7 @@ def test_score_agreement_is_the_quality_gates_spearman(trained):
 
 def test_gate_cli_writes_its_verdict_under_the_given_name(trained):
     crops_path, float_ckpt, quant_ckpt = trained
-    table = {"tables": {"fisher": {"blur": {"clean_higher": 1.0}}}}
-    (quant_ckpt.parent / "quality_table.json").write_text(json.dumps(table))
+    (quant_ckpt.parent / "quality_table.json").write_text(json.dumps(ONE_DEGRADATION_TABLE))
     code = gate_main(["--quant", str(quant_ckpt), "--float", str(float_ckpt), "--crops", str(crops_path),
                       "--count", "20", "--reference-crops", str(crops_path), "--name", "fresh"])
     result = json.loads((quant_ckpt.parent / "quant_gate_fresh.json").read_text())
@@ -126,6 +128,28 @@ def test_gate_cli_writes_its_verdict_under_the_given_name(trained):
     assert code == (0 if result["passed"] else 1)
     assert (quant_ckpt.parent / "quant_gate_fresh.png").exists()
     assert not (quant_ckpt.parent / "quant_gate.json").exists()
+
+
+def test_gate_scores_the_simulator_of_the_build_made_from_the_checkpoint(tmp_path, data_dir):
+    crops = tmp_path / "crops.npz"
+    np.savez(crops, crops=face_crops(data_dir / "lfw-dev", 24, evaluation_persons=True))
+    shipped = tmp_path / "shipped" / DEFAULT_CHECKPOINT.name
+    shipped.parent.mkdir()
+    shipped.write_bytes(DEFAULT_CHECKPOINT.read_bytes())
+    (shipped.parent / "quality_table.json").write_text(json.dumps(ONE_DEGRADATION_TABLE))
+    args = ["--float", str(FLOAT_C24), "--crops", str(crops), "--count", "12", "--reference-crops", str(crops)]
+    code = gate_main(["--quant", str(shipped), *args, "--build", str(BUILD), "--name", "sim"])
+    result = json.loads((shipped.parent / "quant_gate_sim.json").read_text())
+    assert result["quantized_by"] == f"simulator of {BUILD}" and result["crops"] == 12
+    assert code == (0 if result["passed"] else 1)
+    assert min(result["spearman"].values()) > 0.5  # the simulator scores like its float parent, not at random
+
+
+def test_gate_refuses_a_build_made_from_another_checkpoint(trained, capsys):
+    crops_path, float_ckpt, quant_ckpt = trained
+    code = gate_main(["--quant", str(quant_ckpt), "--float", str(float_ckpt), "--crops", str(crops_path),
+                      "--reference-crops", str(crops_path), "--build", str(BUILD)])
+    assert code == 2 and "built from another checkpoint" in capsys.readouterr().err
 
 
 def test_cosine_learning_rate_falls_to_zero_and_plain_stays():
