@@ -4,7 +4,8 @@ Wortsman et al., ICML 2022).
     python -m quant.soup --out quant/checkpoints/w4a4_c24_score/vae_w4a4_c24.pt RUN1.pt RUN2.pt RUN3.pt
 
 Every floating-point tensor (weights, biases, learned quantizer scales, BatchNorm statistics) becomes
-the mean of the ingredients'; integer buffers (BatchNorm's batch counters) come from the first. The
+the mean of the ingredients' (one they all share stays bit-identical); integer buffers (BatchNorm's batch
+counters) come from the first. The
 average of 4-bit runs is again a float checkpoint that Brevitas quantizes on load, like any QAT
 checkpoint. Only meaningful for runs that share an initialisation (their weights lie in one basin);
 check the result, e.g. with quant.quant_gate.
@@ -22,6 +23,14 @@ import torch
 from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
 
 
+def _mean(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The mean; a tensor every ingredient shares (frozen while fine-tuning) comes back bit for bit, where a
+    float32 mean of equal values can land an ulp away and move a scale (abs max / 7) with it."""
+    if all(torch.equal(tensors[0], t) for t in tensors[1:]):
+        return tensors[0]
+    return torch.stack(tensors).mean(0)
+
+
 def soup(models: list[QuantVAE]) -> QuantVAE:
     """A copy of the first model holding the mean of every model's floating-point state."""
     if len(models) < 2:
@@ -30,7 +39,7 @@ def soup(models: list[QuantVAE]) -> QuantVAE:
     if any(m.cfg != first.cfg or m.spec != first.spec for m in models[1:]):
         raise ValueError("checkpoints differ in architecture or bit widths")
     states = [m.state_dict() for m in models]
-    mean = {key: torch.stack([s[key] for s in states]).mean(0) if value.is_floating_point() else value
+    mean = {key: _mean([s[key] for s in states]) if value.is_floating_point() else value
             for key, value in states[0].items()}
     out = copy.deepcopy(first)
     out.load_state_dict(mean)

@@ -31,6 +31,17 @@ def test_soup_is_the_mean_of_floating_state_and_keeps_integer_buffers():
     assert torch.equal(mixed[counter], a.state_dict()[counter])
 
 
+def test_a_tensor_every_ingredient_shares_stays_bit_identical():
+    a, b, c = _model(0), _model(1), _model(2)
+    with torch.no_grad():  # weights frozen while fine-tuning: equal in every child, biases not
+        for child in (b, c):
+            child.decoder.out.weight.copy_(a.decoder.out.weight * 1.37)
+        a.decoder.out.weight.mul_(1.37)
+    mixed = soup([a, b, c]).state_dict()
+    assert torch.equal(mixed["decoder.out.weight"], a.state_dict()["decoder.out.weight"])
+    assert not torch.equal(mixed["decoder.out.bias"], a.state_dict()["decoder.out.bias"])
+
+
 def test_soup_refuses_one_checkpoint_or_different_bit_widths():
     with pytest.raises(ValueError, match="at least two"):
         soup([_model(0)])
