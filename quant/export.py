@@ -51,7 +51,7 @@ def exported_in_float64(net: QuantEncoder | QuantDecoder) -> QuantEncoder | Quan
     """A float64 copy of `net` that holds exactly the integer weight codes and scales the export writes.
 
     Brevitas quantizes the float weights on every forward; in float64 a weight that sits on a rounding
-    boundary in float32 can take the other code (one 4-bit code of the shipped decoder does), and the scale
+    boundary in float32 can take the other code (one 4-bit code of soup D+F+G+H's decoder did), and the scale
     (abs max / 7) rounds differently. So the copy's weights are the float32 codes times the float32 scale,
     exact in float64, which requantize to those very codes and scales. Every other float32 parameter
     converts to float64 exactly.

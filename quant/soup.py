@@ -5,10 +5,9 @@ Wortsman et al., ICML 2022).
 
 Every floating-point tensor (weights, biases, learned quantizer scales, BatchNorm statistics) becomes
 the mean of the ingredients' (one they all share stays bit-identical); integer buffers (BatchNorm's batch
-counters) come from the first. The
-average of 4-bit runs is again a float checkpoint that Brevitas quantizes on load, like any QAT
-checkpoint. Only meaningful for runs that share an initialisation (their weights lie in one basin);
-check the result, e.g. with quant.quant_gate.
+counters) come from the first. The average of 4-bit runs is again a float checkpoint that Brevitas
+quantizes on load, like any QAT checkpoint. Only meaningful for runs that share an initialisation
+(their weights lie in one basin); check the result, e.g. with quant.quant_gate.
 """
 
 from __future__ import annotations
