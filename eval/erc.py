@@ -14,7 +14,10 @@ lowest-numbered image is the reference (the numbering follows no quality criteri
 
 Writes to --out: ``erc.json`` (FNMR at 0/10/20/30/40 % rejected and pAUC to 20 % and 30 % per protocol,
 recognizer and method, thresholds, recognizer accuracy, run time), ``scores.csv`` (every image's
-scores), ``erc.md`` (pAUC tables) and ``erc_<protocol>.png``. Numbers only are cached (--cache):
+scores), ``erc.md`` (pAUC tables, bootstrap intervals) and ``erc_<protocol>.png``. Uncertainty: the genuine
+comparisons are resampled by person (--bootstrap draws, threshold fixed), giving 95 % intervals of every
+pAUC(20 %), of the VAE score minus each baseline and of the quantized score relative to the float one, and
+the share of draws in which the VAE score is below every baseline. Numbers only are cached (--cache):
 boxes, embeddings, scores.
 """
 
@@ -30,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from eval.cache import Arrays
 from eval.extract import float_model, image_features, sim_model, vae_scores
@@ -38,6 +42,7 @@ from eval.measure import BASELINES
 from eval.metrics import (
     GRID,
     best_accuracy,
+    bootstrap_pauc,
     erc,
     pair_quality,
     summarise,
@@ -76,9 +81,31 @@ def impostor_scores(emb: np.ndarray, persons: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
-    """Every protocol, recognizer and method: results[protocol][recognizer][setting] (threshold, summaries),
-    the matching ERC curves, and per recognizer its accuracy on the pairs and number of impostor pairs."""
+def percentiles95(values: np.ndarray) -> list[float]:
+    return np.percentile(values, [2.5, 97.5]).tolist()
+
+
+def bootstrap_summary(boot: dict[str, np.ndarray]) -> dict:
+    """95 % intervals of each method's bootstrapped pAUC(20 %), of the default VAE score minus each baseline
+    and of the quantized score relative to the float one; how often the VAE score is below each and every
+    baseline. Draws without a single error (pAUC 0 for all) count as no win and give no ratio."""
+    vae = boot[VAE_DEFAULT]
+    baselines = [m for m in boot if not m.startswith("vae_")]
+    errors = vae > 0
+    return {"resamples": len(vae),
+            "pauc@20%_ci95": {m: percentiles95(v) for m, v in boot.items()},
+            "vae_minus_baseline": {b: {"ci95": percentiles95(vae - boot[b]), "vae_lower": float(np.mean(vae < boot[b]))}
+                                   for b in baselines},
+            "vae_below_every_baseline": float(np.mean(np.all([vae < boot[b] for b in baselines], axis=0))),
+            "quant_vs_float_relative_ci95": (percentiles95(boot[VAE_QUANT][errors] / vae[errors] - 1)
+                                             if errors.any() else None)}
+
+
+def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.ndarray],
+             resamples: int = 0) -> tuple[dict, dict, dict]:
+    """Every protocol, recognizer and method: results[protocol][recognizer][setting] (threshold, summaries,
+    with `resamples` > 0 a person-level bootstrap), the matching ERC curves, and per recognizer its
+    accuracy on the pairs and number of impostor pairs."""
     index = {im: i for i, im in enumerate(data.images)}
     persons = np.array([im[0] for im in data.images])
     pa = np.array([index[a] for a, _, _ in data.pairs])
@@ -98,12 +125,14 @@ def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.nda
         genuine = similarity(e[ra], e[rb])
         for fnmr in INITIAL_FNMRS:
             configs["paper", f"initial_fnmr={fnmr:g}"] = (ra, rb, genuine, threshold_at_fnmr(genuine, fnmr))
-        for (protocol, setting), (ia, ib, gen, thr) in configs.items():
+        for (protocol, setting), (ia, ib, gen, thr) in tqdm(configs.items(), desc=f"ERC {rec}", unit="setting"):
             methods = {name: pair_quality(q[ia], q[ib]) for name, q in quality.items()}
+            cell = results[protocol].setdefault(rec, {})[setting] = {"threshold": thr, "genuine_pairs": len(gen)}
+            if resamples:
+                cell["bootstrap"] = bootstrap_summary(bootstrap_pauc(methods, gen, thr, persons[ia], resamples))
             methods[PERFECT] = gen
             c = curves[protocol].setdefault(rec, {})[setting] = {name: erc(q, gen, thr) for name, q in methods.items()}
-            results[protocol].setdefault(rec, {})[setting] = {
-                "threshold": thr, "genuine_pairs": len(gen), "methods": {name: summarise(v) for name, v in c.items()}}
+            cell["methods"] = {name: summarise(v) for name, v in c.items()}
         recognizers[rec] = {"lfw_pairs_accuracy": best_accuracy(scores, same), "impostor_pairs": len(impostors)}
     return results, curves, recognizers
 
@@ -118,7 +147,8 @@ def settings_of(results: dict) -> Iterator[tuple[str, dict]]:
 
 def goals(results: dict) -> dict:
     """The issue's goal per protocol setting: VAE default score pAUC(20 %) below every baseline's, and
-    the quantized (simulator) VAE within 5 % (relative) of the float one."""
+    the quantized (simulator) VAE within 5 % (relative) of the float one; with a bootstrap, the share of
+    draws in which the first holds."""
     out = {}
     for name, r in settings_of(results):
         p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
@@ -126,6 +156,8 @@ def goals(results: dict) -> dict:
         out[name] = {"vae_below_every_baseline": all(p[VAE_DEFAULT] < v for v in baselines.values()),
                      "best_baseline": min(baselines, key=baselines.get),
                      "quant_vs_float_relative": p[VAE_QUANT] / p[VAE_DEFAULT] - 1 if p[VAE_DEFAULT] else None}
+        if "bootstrap" in r:
+            out[name]["vae_below_every_baseline_share"] = r["bootstrap"]["vae_below_every_baseline"]
     return out
 
 
@@ -154,6 +186,27 @@ def markdown_table(results: dict, key: str = "pauc@20%") -> str:
     return "\n".join(lines) + "\n"
 
 
+def bootstrap_table(results: dict) -> str:
+    """Per setting: the VAE score's and the best baseline's pAUC(20 %) x 1000 with 95 % intervals, their
+    difference, the share of draws with the VAE score below every baseline, quantized relative to float."""
+    lines = ["| setting | VAE score | best baseline | VAE - best baseline | VAE below every baseline | "
+             "quantized vs float |", "|---|---|---|---|---|---|"]
+    fmt = "{:.3f} [{:.3f}, {:.3f}]".format
+    for name, r in settings_of(results):
+        b = r["bootstrap"]
+        p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
+        best = min(b["vae_minus_baseline"], key=p.get)
+        ci = b["pauc@20%_ci95"]
+        diff = b["vae_minus_baseline"][best]["ci95"]
+        rel = b["quant_vs_float_relative_ci95"]
+        lines.append(f"| {name} | {fmt(1000 * p[VAE_DEFAULT], *(1000 * np.array(ci[VAE_DEFAULT])))} "
+                     f"| {LABELS.get(best, best)} {fmt(1000 * p[best], *(1000 * np.array(ci[best])))} "
+                     f"| {fmt(1000 * (p[VAE_DEFAULT] - p[best]), *(1000 * np.array(diff)))} "
+                     f"| {100 * b['vae_below_every_baseline']:.1f} % "
+                     f"| {'-' if rel is None else f'{100 * rel[0]:+.1f} % .. {100 * rel[1]:+.1f} %'} |")
+    return "\n".join(lines) + "\n"
+
+
 def print_table(results: dict) -> None:
     for name, r in settings_of(results):
         print(f"\n{name.replace('/', ' / ')}: {r['genuine_pairs']} genuine pairs, threshold {r['threshold']:.4f}")
@@ -175,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
     ap.add_argument("--pairs-per-kind", type=int, default=None, metavar="N",
                     help="use only the first N genuine and N impostor pairs (and their persons): a quick subset")
+    ap.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                    help="person-level bootstrap draws for the 95 %% intervals (0: none)")
     ap.add_argument("--workers", type=int, default=2, help="processes for detection, recognizers and baselines")
     args = ap.parse_args(argv)
     if not (args.lfw / "pairs.txt").exists():
@@ -192,20 +247,27 @@ def main(argv: list[str] | None = None) -> int:
     quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)],
                               chunks))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
-    results, curves, recognizers = evaluate(data, {r: feats[r] for r in RECOGNIZERS}, quality)
+    results, curves, recognizers = evaluate(data, {r: feats[r] for r in RECOGNIZERS}, quality, args.bootstrap)
     args.out.mkdir(parents=True, exist_ok=True)
     for protocol, recs in curves.items():
         plot_ercs(protocol, recs, GRID, args.out / f"erc_{protocol}.png")
     summary = {"images": len(data.images), "no_face_found": int((~feats["detected"].astype(bool)).sum()),
                "pairs": len(data.pairs), "probes": len(data.probes),
                "seconds": round(time.time() - start, 1), "cache_chunks": dict(chunks),
-               "checkpoint": shown(args.checkpoint), "build": shown(args.build), "recognizers": recognizers,
+               "bootstrap_resamples": args.bootstrap, "checkpoint": shown(args.checkpoint),
+               "build": shown(args.build), "recognizers": recognizers,
                "goals": goals(results), "results": results}
     (args.out / "erc.json").write_text(json.dumps(summary, indent=1))
     write_csv(args.out / "scores.csv", data, feats, quality)
-    (args.out / "erc.md").write_text("pAUC(20 %) x 1000\n\n" + markdown_table(results) + "\npAUC(30 %) x 1000\n\n"
-                                     + markdown_table(results, "pauc@30%"))
+    md = ("pAUC(20 %) x 1000\n\n" + markdown_table(results)
+          + "\npAUC(30 %) x 1000\n\n" + markdown_table(results, "pauc@30%"))
+    if args.bootstrap:
+        md += (f"\nPerson-level bootstrap ({args.bootstrap} draws, threshold fixed), pAUC(20 %) x 1000 "
+               "[95 % interval]\n\n" + bootstrap_table(results))
+    (args.out / "erc.md").write_text(md)
     print_table(results)
+    if args.bootstrap:
+        print("\n" + bootstrap_table(results))
     print(f"\n{args.out}: erc.json, scores.csv, erc_*.png ({summary['seconds']:.0f} s)")
     return 0
 

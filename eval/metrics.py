@@ -8,12 +8,15 @@ floor(r x N) comparisons are rejected at every r, whatever the measure's resolut
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 REPORT_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4)   # FNMR is reported at these rejected fractions
 PAUC_LIMITS = (0.2, 0.3)                         # pAUC up to these rejected fractions
 GRID = np.linspace(0.0, 0.4, 401)                # the ERC is sampled here (steps of 0.1 %)
 TIE_SEED = 12345
+BOOTSTRAP_SEED = 2007
 
 
 def threshold_at_fmr(impostor: np.ndarray, fmr: float) -> float:
@@ -56,6 +59,32 @@ def summarise(curve: np.ndarray, fractions: np.ndarray = GRID) -> dict[str, floa
     """FNMR at the reported rejected fractions and pAUC up to each limit."""
     out = {f"fnmr@{round(r * 100)}%": float(np.interp(r, fractions, curve)) for r in REPORT_FRACTIONS}
     out.update({f"pauc@{round(r * 100)}%": pauc(curve, r, fractions) for r in PAUC_LIMITS})
+    return out
+
+
+def cluster_resamples(groups: np.ndarray, resamples: int, seed: int = BOOTSTRAP_SEED) -> Iterator[np.ndarray]:
+    """Indices of bootstrap draws of the comparisons, whole groups at a time: the groups (persons) are drawn
+    with replacement and each brings all its comparisons (comparisons of one person are not independent)."""
+    _, inverse = np.unique(groups, return_inverse=True)
+    members = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        pick = rng.integers(len(counts), size=len(counts))
+        sizes = counts[pick]
+        first = np.cumsum(sizes) - sizes
+        yield members[np.arange(sizes.sum()) - np.repeat(first, sizes) + np.repeat(starts[pick], sizes)]
+
+
+def bootstrap_pauc(qualities: dict[str, np.ndarray], genuine: np.ndarray, threshold: float, groups: np.ndarray,
+                   resamples: int, limit: float = PAUC_LIMITS[0]) -> dict[str, np.ndarray]:
+    """pAUC(`limit`) of every quality measure on the same cluster-bootstrap draws (so differences between
+    measures are paired), at the fixed threshold: (resamples,) per measure."""
+    out = {name: np.empty(resamples) for name in qualities}
+    for b, idx in enumerate(cluster_resamples(groups, resamples)):
+        for name, q in qualities.items():
+            out[name][b] = pauc(erc(q[idx], genuine[idx], threshold), limit)
     return out
 
 

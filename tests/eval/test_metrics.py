@@ -8,6 +8,8 @@ import pytest
 from eval.metrics import (
     GRID,
     best_accuracy,
+    bootstrap_pauc,
+    cluster_resamples,
     erc,
     pair_quality,
     pauc,
@@ -77,3 +79,32 @@ def test_pair_quality_is_the_lower_and_accuracy_finds_the_best_threshold():
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
     same = np.array([1, 1, 0, 1, 0, 0], bool)
     assert best_accuracy(scores, same) == pytest.approx(5 / 6)
+
+
+def test_cluster_resamples_draw_whole_groups_with_replacement():
+    groups = np.repeat(np.arange(50), np.arange(50) % 4 + 1)          # groups of 1 to 4 comparisons
+    draws = list(cluster_resamples(groups, 200))
+    assert all(np.array_equal(a, b) for a, b in zip(draws, cluster_resamples(groups, 200), strict=True))  # seeded
+    sizes = np.bincount(groups)
+    for idx in draws:
+        per_group = np.bincount(groups[idx], minlength=50)
+        assert np.all(per_group % sizes == 0)                          # a group comes whole, or several times
+        assert (per_group // sizes).sum() == 50                        # as many groups as there are
+        for g in np.flatnonzero(per_group):                            # each member of a drawn group equally often
+            assert len(set(np.bincount(idx[groups[idx] == g]).tolist()) - {0}) == 1
+    repeated = [np.max(np.bincount(groups[idx], minlength=50) // sizes) for idx in draws]
+    assert max(repeated) >= 3                                          # with replacement
+
+
+def test_bootstrap_pauc_is_paired_and_separates_the_oracle_from_random():
+    rng = np.random.default_rng(4)
+    genuine = rng.normal(size=2000)
+    t = threshold_at_fnmr(genuine, 0.1)
+    groups = rng.integers(600, size=2000)
+    q = {"oracle": genuine, "random": rng.random(2000), "copy": genuine.copy()}
+    boot = bootstrap_pauc(q, genuine, t, groups, 300)
+    assert np.array_equal(boot["oracle"], boot["copy"])                # same draws for every measure
+    assert np.all(boot["oracle"] < boot["random"])
+    full = pauc(erc(q["random"], genuine, t), 0.2)
+    assert abs(np.median(boot["random"]) - full) < 0.1 * full          # centred on the full-sample value
+    assert np.std(boot["random"]) > 0

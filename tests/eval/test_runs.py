@@ -31,7 +31,12 @@ def test_erc_on_a_subset(data_dir, tmp_path):
         initial = {v["fnmr@0%"] for v in methods.values()}
         assert len(initial) == 1                                 # one threshold, before any rejection
         assert all(methods[PERFECT]["pauc@20%"] <= v["pauc@20%"] + 1e-12 for v in methods.values())
+        boot = summary["results"][p][r][s]["bootstrap"]
+        assert boot["resamples"] == 1000 and set(boot["pauc@20%_ci95"]) == METHODS - {PERFECT}
+        assert all(lo <= hi for lo, hi in boot["pauc@20%_ci95"].values())
     assert set(summary["goals"]) == {f"{p}/{r}/{s}" for p, r, s in settings}
+    assert all(0 <= g["vae_below_every_baseline_share"] <= 1 for g in summary["goals"].values())
+    assert "Person-level bootstrap (1000 draws" in (out / "erc.md").read_text()
     with open(out / "scores.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == summary["images"] and METHODS - {PERFECT} <= set(rows[0])
