@@ -2,6 +2,7 @@
 
     python -m eval.erc                         # whole evaluation set (26 min, 2 cores, cold cache; before sim fusion)
     python -m eval.erc --pairs-per-kind 50     # a quick subset
+    python -m eval.erc --degrade               # every image degraded as a camera might (eval.conditions)
 
 Evaluation persons: those of LFW ``pairs.txt`` (``../shared/data/lfw-dev``, never trained on). Every image
 is cropped by the shared crop function around its MTCNN box (the centred box 70,70,110,110 where MTCNN
@@ -36,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays
+from eval.conditions import CLEAN, DEGRADED, Condition, drawn_degradation
 from eval.extract import float_model, image_features, sim_model, vae_scores
 from eval.lfw import LfwSet, lfw_set
 from eval.measure import BASELINES
@@ -161,12 +163,15 @@ def goals(results: dict) -> dict:
     return out
 
 
-def write_csv(path: Path, data: LfwSet, feats: Arrays, quality: dict[str, np.ndarray]) -> None:
+def write_csv(path: Path, data: LfwSet, feats: Arrays, quality: dict[str, np.ndarray], condition: Condition) -> None:
+    """One row per image: its box, (degraded: its degradation and level) and every method's score."""
+    drawn = ["degradation", "level"] if condition.degraded else []
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["person", "number", "detected", "box_x", "box_y", "box_w", "box_h", *quality])
+        w.writerow(["person", "number", *drawn, "detected", "box_x", "box_y", "box_w", "box_h", *quality])
         for i, (person, number) in enumerate(data.images):
-            w.writerow([person, number, int(feats["detected"][i]), *np.round(feats["box"][i], 1),
+            kind = list(drawn_degradation(data.path((person, number)))[:2]) if drawn else []
+            w.writerow([person, number, *kind, int(feats["detected"][i]), *np.round(feats["box"][i], 1),
                         *(f"{q[i]:.6g}" for q in quality.values())])
 
 
@@ -219,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.erc", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lfw", type=Path, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
-    ap.add_argument("--out", type=Path, default=Path("docs/eval"), help="output folder")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output folder (default docs/eval, with --degrade docs/eval/degraded)")
+    ap.add_argument("--degrade", action="store_true",
+                    help="degrade every image before detection: one of blur, dark, noise, JPEG, downscale at a "
+                         "level 0-5, both drawn per image from its file name (camera-like conditions)")
     ap.add_argument("--cache", type=Path, default=Path(".cache/eval"),
                     help="cache of boxes, embeddings and scores (numbers only); delete it to recompute")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
@@ -232,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="person-level bootstrap draws for the 95 %% intervals (0: none)")
     ap.add_argument("--workers", type=int, default=2, help="processes for detection, recognizers and baselines")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = Path("docs/eval/degraded" if args.degrade else "docs/eval")
+    condition = DEGRADED if args.degrade else CLEAN
     if not (args.lfw / "pairs.txt").exists():
         print(f"error: {args.lfw} has no pairs.txt (LFW folder expected, see ../shared/data/README.md)",
               file=sys.stderr)
@@ -242,23 +254,24 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     paths = [data.path(im) for im in data.images]
     chunks: Counter = Counter()
-    feats = image_features(paths, args.cache, args.workers, chunks)
+    feats = image_features(paths, args.cache, args.workers, chunks, condition)
     quality = {name: feats[name].astype(float) for name in BASELINES}
     quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)],
-                              chunks))
+                              chunks, condition))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
     results, curves, recognizers = evaluate(data, {r: feats[r] for r in RECOGNIZERS}, quality, args.bootstrap)
     args.out.mkdir(parents=True, exist_ok=True)
     for protocol, recs in curves.items():
         plot_ercs(protocol, recs, GRID, args.out / f"erc_{protocol}.png")
-    summary = {"images": len(data.images), "no_face_found": int((~feats["detected"].astype(bool)).sum()),
+    summary = {"images": len(data.images), "degraded": args.degrade,
+               "no_face_found": int((~feats["detected"].astype(bool)).sum()),
                "pairs": len(data.pairs), "probes": len(data.probes),
                "seconds": round(time.time() - start, 1), "cache_chunks": dict(chunks),
                "bootstrap_resamples": args.bootstrap, "checkpoint": shown(args.checkpoint),
                "build": shown(args.build), "recognizers": recognizers,
                "goals": goals(results), "results": results}
     (args.out / "erc.json").write_text(json.dumps(summary, indent=1))
-    write_csv(args.out / "scores.csv", data, feats, quality)
+    write_csv(args.out / "scores.csv", data, feats, quality, condition)
     md = ("pAUC(20 %) x 1000\n\n" + markdown_table(results)
           + "\npAUC(30 %) x 1000\n\n" + markdown_table(results, "pauc@30%"))
     if args.bootstrap:

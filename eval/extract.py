@@ -2,6 +2,7 @@
 
 `image_features`: box, detection flag, non-VAE quality measures and both recognizers' embeddings.
 `vae_scores`: every VAE method's score of the shared 64x64 crops (cut again from the cached boxes).
+Both take a `Condition`: the images as they are, or degraded (``eval.conditions``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays, cached, digest, file_digest
+from eval.conditions import CLEAN, Condition
 from eval.measure import Measurer
-from host.faces import crop_face, read_rgb
+from host.faces import crop_face
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.quality import DEFAULT_SCORE, Reference
 from quant.score import make_backend, reference_path
@@ -27,11 +29,12 @@ FEATURES_VERSION = 2   # bump when what `_measure_file` computes changes
 _measurer: Measurer | None = None
 
 
-def _measure_file(path: str) -> dict[str, np.ndarray]:
+def _measure_file(job: tuple[str, Condition]) -> dict[str, np.ndarray]:
     global _measurer
     if _measurer is None:
         _measurer = Measurer()
-    rgb = read_rgb(path)
+    path, condition = job
+    rgb = condition.load(path)
     m = _measurer.measure(rgb, _measurer.detect(rgb))
     return {"box": np.array(m.box), "detected": np.array(m.detected),
             **{k: np.array(v) for k, v in m.baselines.items()}, **m.embeddings}
@@ -49,10 +52,11 @@ def _concat(parts: list[Arrays]) -> Arrays:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Counter | None = None) -> Arrays:
-    """Features of every image (arrays in the order of `paths`)."""
+def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Counter | None = None,
+                   condition: Condition = CLEAN) -> Arrays:
+    """Features of every image as `condition` presents it (arrays in the order of `paths`)."""
     names = [str(Path(p).resolve()) for p in paths]
-    chunks = [(s, digest(FEATURES_VERSION, names[s])) for s in _chunks(len(names))]
+    chunks = [(s, digest(FEATURES_VERSION, names[s], *condition.key)) for s in _chunks(len(names))]
     todo = any(not (cache / f"features-{key}.npz").exists() for _, key in chunks)
     parts: list[Arrays] = []
     # no worker pool when every chunk is cached (starting workers takes seconds)
@@ -61,7 +65,7 @@ def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Coun
         for s, key in chunks:
             def compute(s: slice = s) -> Arrays:
                 rows = []
-                for row in pool.imap(_measure_file, names[s], chunksize=4):
+                for row in pool.imap(_measure_file, [(n, condition) for n in names[s]], chunksize=4):
                     rows.append(row)
                     bar.update()
                 return _stack(rows)
@@ -91,22 +95,23 @@ def sim_model(build: Path) -> VaeModel:
     return VaeModel("sim", build_judge(build), digest(*(file_digest(f) for f in files)))
 
 
-def crops_of(paths: list[Path], boxes: np.ndarray) -> np.ndarray:
-    """The shared 64x64 grey crops of the images at the given boxes."""
-    return np.stack([crop_face(read_rgb(p), tuple(b)) for p, b in zip(paths, boxes, strict=True)])
+def crops_of(paths: list[Path], boxes: np.ndarray, condition: Condition = CLEAN) -> np.ndarray:
+    """The shared 64x64 grey crops of the images, as `condition` presents them, at the given boxes."""
+    return np.stack([crop_face(condition.load(p), tuple(b)) for p, b in zip(paths, boxes, strict=True)])
 
 
 def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel],
-               stats: Counter | None = None) -> Arrays:
+               stats: Counter | None = None, condition: Condition = CLEAN) -> Arrays:
     """``vae_raw_<model>`` (the paper's log RP) and ``vae_<model>`` (the default score) for every image."""
     names = [str(Path(p).resolve()) for p in paths]
     out: dict[str, list[np.ndarray]] = {}
     for model in models:
         for s in tqdm(_chunks(len(names)), desc=f"VAE ({model.name})", unit="chunk"):
             def compute(s: slice = s, model: VaeModel = model) -> Arrays:
-                score, raw = model.judge.score(crops_of(paths[s], boxes[s]))
+                score, raw = model.judge.score(crops_of(paths[s], boxes[s], condition))
                 return {"score": score, "raw": raw}
-            r = cached(cache, f"vae-{model.name}", digest(model.key, names[s], boxes[s].tolist()), compute, stats)
+            key = digest(model.key, names[s], boxes[s].tolist(), *condition.key)
+            r = cached(cache, f"vae-{model.name}", key, compute, stats)
             out.setdefault(f"vae_raw_{model.name}", []).append(r["raw"])
             out.setdefault(f"vae_{model.name}", []).append(r["score"])
     return {k: np.concatenate(v) for k, v in out.items()}

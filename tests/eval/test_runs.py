@@ -9,6 +9,7 @@ import pytest
 
 from eval import degradation, erc
 from eval.erc import PERFECT
+from quant.degradations import DEGRADATIONS
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 METHODS = {"laplacian", "brisque", "face_size", "mtcnn_confidence", "random", PERFECT,
@@ -45,6 +46,16 @@ def test_erc_on_a_subset(data_dir, tmp_path):
     assert erc.main(argv) == 0                                   # second run: from the cache, same numbers
     assert sorted(p.name for p in cache.iterdir()) == cached
     assert json.loads((out / "erc.json").read_text())["results"] == summary["results"]
+    degraded = tmp_path / "degraded"
+    assert erc.main([*argv[:-4], "--out", str(degraded), "--cache", str(cache), "--degrade", "--bootstrap", "0"]) == 0
+    assert json.loads((degraded / "erc.json").read_text())["degraded"]
+    with open(degraded / "scores.csv") as f:
+        shown = list(csv.DictReader(f))
+    assert [(r["person"], r["number"]) for r in shown] == [(r["person"], r["number"]) for r in rows]
+    assert {r["degradation"] for r in shown} <= set(DEGRADATIONS)
+    methods = sorted(METHODS - {PERFECT, "random"})
+    for clean, r in zip(rows, shown, strict=True):                  # level 0 = the image unchanged
+        assert (r["level"] == "0") == all(clean[m] == r[m] for m in methods), (r, clean)
 
 
 def test_degradation_on_three_images(data_dir, tmp_path):
