@@ -48,7 +48,11 @@ def test_erc_on_a_subset(data_dir, tmp_path):
     assert json.loads((out / "erc.json").read_text())["results"] == summary["results"]
     degraded = tmp_path / "degraded"
     assert erc.main([*argv[:-4], "--out", str(degraded), "--cache", str(cache), "--degrade", "--bootstrap", "0"]) == 0
-    assert json.loads((degraded / "erc.json").read_text())["degraded"]
+    shown_summary = json.loads((degraded / "erc.json").read_text())
+    assert shown_summary["degraded"] and set(shown_summary["fnmr_by_degradation"]) == {"pairs", "facenet", "dlib"}
+    clean_thresholds = [summary["results"]["lfw_pairs"][r]["fmr=0.001"]["threshold"] for r in ("facenet", "dlib")]
+    assert clean_thresholds == [shown_summary["results"]["lfw_pairs"][r]["fmr=0.001"]["threshold"]
+                                for r in ("facenet", "dlib")]                # calibrated on the clean images
     with open(degraded / "scores.csv") as f:
         shown = list(csv.DictReader(f))
     assert [(r["person"], r["number"]) for r in shown] == [(r["person"], r["number"]) for r in rows]
