@@ -18,9 +18,7 @@ from quant.degradations import DEGRADATIONS, LEVELS
 def fnmr_by_degradation(data: LfwSet, emb: dict[str, np.ndarray], thresholds: dict[str, float]) -> dict:
     """result[recognizer][kind] = FNMR at levels 0..LEVELS (level 0, the unchanged images, shared by all
     kinds), with result["pairs"][kind] the number of pairs behind each value."""
-    index = {im: i for i, im in enumerate(data.images)}
-    ref = np.array([index[r] for r, _ in data.probes], dtype=int)
-    probe = np.array([index[p] for _, p in data.probes], dtype=int)
+    ref, probe = data.probe_rows()
     drawn = [drawn_degradation(data.path(p))[:2] for _, p in data.probes]
     kind = np.array([k for k, _ in drawn])
     level = np.array([v for _, v in drawn])

@@ -87,6 +87,11 @@ def impostor_scores(emb: np.ndarray, persons: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def is_baseline(method: str) -> bool:
+    """A method the VAE score is compared against: neither a VAE variant nor the PERFECT oracle."""
+    return not method.startswith("vae_") and method != PERFECT
+
+
 def percentiles95(values: np.ndarray) -> list[float]:
     return np.percentile(values, [2.5, 97.5]).tolist()
 
@@ -96,7 +101,7 @@ def bootstrap_summary(boot: dict[str, np.ndarray]) -> dict:
     and of the quantized score relative to the float one; how often the VAE score is below each and every
     baseline. Draws without a single error (pAUC 0 for all) count as no win and give no ratio."""
     vae = boot[VAE_DEFAULT]
-    baselines = [m for m in boot if not m.startswith("vae_")]
+    baselines = [m for m in boot if is_baseline(m)]
     errors = vae > 0
     return {"resamples": len(vae),
             "pauc@20%_ci95": {m: percentiles95(v) for m, v in boot.items()},
@@ -119,8 +124,7 @@ def evaluate(data: LfwSet, emb: dict[str, np.ndarray], quality: dict[str, np.nda
     pb = np.array([index[b] for _, b, _ in data.pairs])
     same = np.array([s for _, _, s in data.pairs])
     used = np.unique(np.concatenate([pa, pb]))
-    ra = np.array([index[r] for r, _ in data.probes], dtype=int)
-    rb = np.array([index[p] for _, p in data.probes], dtype=int)
+    ra, rb = data.probe_rows()
     results: dict = {"lfw_pairs": {}, "paper": {}}
     curves: dict = {"lfw_pairs": {}, "paper": {}}
     recognizers = {}
@@ -159,7 +163,7 @@ def goals(results: dict) -> dict:
     out = {}
     for name, r in settings_of(results):
         p = {m: v["pauc@20%"] for m, v in r["methods"].items()}
-        baselines = {m: v for m, v in p.items() if not m.startswith("vae_") and m != PERFECT}
+        baselines = {m: v for m, v in p.items() if is_baseline(m)}
         out[name] = {"vae_below_every_baseline": all(p[VAE_DEFAULT] < v for v in baselines.values()),
                      "best_baseline": min(baselines, key=baselines.get),
                      "quant_vs_float_relative": p[VAE_QUANT] / p[VAE_DEFAULT] - 1 if p[VAE_DEFAULT] else None}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from quant.data import LfwImage, read_pairs
 
 
@@ -30,6 +32,12 @@ class LfwSet:
 
     def path(self, image: LfwImage) -> Path:
         return image_path(self.root, image)
+
+    def probe_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in `images` of every (reference, probe) pair: two aligned int arrays."""
+        index = {im: i for i, im in enumerate(self.images)}
+        return (np.array([index[r] for r, _ in self.probes], dtype=int),
+                np.array([index[p] for _, p in self.probes], dtype=int))
 
 
 def reference_image(images: list[LfwImage]) -> LfwImage:
