@@ -3,7 +3,7 @@ downscaling get worse?
 
     python -m eval.degradation                 # 100 LFW evaluation images (about 7 minutes on 2 cores)
 
-Each image (one per evaluation person, seeded draw as ``quant.probes``) is degraded as a whole at levels
+Each image (one per evaluation person, seeded draw as ``eval.probes``) is degraded as a whole at levels
 1..5 (``quant.degradations``), the main face detected again (the clean image's box where MTCNN misses
 it; MTCNN confidence then 0) and cropped by the shared crop function. Per image and degradation, the
 Spearman correlation of each method's score with severity (0 = clean .. 5) is computed; the table holds
@@ -25,13 +25,23 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays, cached, digest
-from eval.extract import VaeModel, float_model, sim_model
+from eval.extract import VaeModel, vae_models
 from eval.measure import BASELINES, Measurer
 from eval.plots import LABELS, plot_spearman
+from eval.probes import DATA, probe_images
+from eval.quality_eval import spearman_rows
 from host.faces import read_rgb
+from quant.cli import (
+    LFW_RULE,
+    CliParser,
+    lfw_folder,
+    load_input,
+    non_negative_int,
+    output_folder,
+    positive_int,
+    reports_input_errors,
+)
 from quant.degradations import DEGRADATIONS, LEVELS, degrade, severity_series
-from quant.probes import DATA, probe_images
-from quant.quality_eval import spearman_rows
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 VERSION = 1  # bump when what `_degraded` computes changes
@@ -91,21 +101,24 @@ def compute_scores(paths: list[Path], models: list[VaeModel], workers: int) -> A
     return {**scores, "fallback": measured["fallback"]}
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eval.degradation", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lfw", type=Path, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
-    ap.add_argument("-n", type=int, default=100, help="number of images (one per evaluation person)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the image draw")
-    ap.add_argument("--out", type=Path, default=Path("docs/eval"), help="output folder")
-    ap.add_argument("--cache", type=Path, default=Path(".cache/eval"), help="cache of the scores (numbers only)")
+    ap = CliParser(prog="python -m eval.degradation", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lfw", type=lfw_folder, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
+    ap.add_argument("-n", type=positive_int, default=100, help="number of images (one per evaluation person)")
+    ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the image draw")
+    ap.add_argument("--out", type=output_folder, default=Path("docs/eval"), help="output folder")
+    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
+                    help="cache of the scores (numbers only)")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="float VAE checkpoint")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="hw build folder (the simulator's model)")
-    ap.add_argument("--workers", type=int, default=2, help="processes for degradation, detection and baselines")
+    ap.add_argument("--workers", type=positive_int, default=2,
+                    help="processes for degradation, detection and baselines")
     args = ap.parse_args(argv)
     start = time.time()
-    paths = probe_images(args.lfw, args.n, args.seed)
-    models = [float_model(args.checkpoint), sim_model(args.build)]
+    paths = load_input("--lfw", LFW_RULE, lambda p: probe_images(p, args.n, args.seed), args.lfw)
+    models = vae_models(args.checkpoint, args.build)
     key = digest(VERSION, [str(p) for p in paths], [m.key for m in models])
     stats: Counter = Counter()
     scores = cached(args.cache, "degradation", key, lambda: compute_scores(paths, models, args.workers), stats)

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from eval import by_degradation
 from eval.cache import Arrays
 from eval.conditions import CLEAN, DEGRADED, Condition, drawn_degradation
-from eval.extract import float_model, image_features, sim_model, vae_scores
+from eval.extract import image_features, vae_models, vae_scores
 from eval.lfw import LfwSet, lfw_set
 from eval.measure import BASELINES
 from eval.metrics import (
@@ -56,8 +56,18 @@ from eval.metrics import (
     threshold_at_fnmr,
 )
 from eval.plots import LABELS, plot_ercs
+from eval.probes import DATA
 from eval.recognizers import RECOGNIZERS, cross_similarity, similarity
-from quant.probes import DATA
+from quant.cli import (
+    LFW_RULE,
+    CliParser,
+    lfw_folder,
+    load_input,
+    non_negative_int,
+    output_folder,
+    positive_int,
+    reports_input_errors,
+)
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,44 +255,42 @@ def print_table(results: dict) -> None:
             print(f"  {m:18s} " + " ".join(f"{x:10.5f}" for x in v.values()))
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eval.erc", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lfw", type=Path, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
-    ap.add_argument("--out", type=Path, default=None,
+    ap = CliParser(prog="python -m eval.erc", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lfw", type=lfw_folder, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
+    ap.add_argument("--out", type=output_folder, default=None,
                     help="output folder (default docs/eval, with --degrade docs/eval/degraded)")
     ap.add_argument("--degrade", action="store_true",
                     help="degrade every image before detection: one of blur, dark, noise, JPEG, downscale at a "
                          "level 0-5, both drawn per image from its file name (camera-like conditions)")
-    ap.add_argument("--cache", type=Path, default=Path(".cache/eval"),
+    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
                     help="cache of boxes, embeddings and scores (numbers only); delete it to recompute")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                     help="float VAE checkpoint (its score_reference.json beside it)")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
                     help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
-    ap.add_argument("--pairs-per-kind", type=int, default=None, metavar="N",
+    ap.add_argument("--pairs-per-kind", type=positive_int, default=None, metavar="N",
                     help="use only the first N genuine and N impostor pairs (and their persons): a quick subset")
-    ap.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+    ap.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",
                     help="person-level bootstrap draws for the 95 %% intervals (0: none)")
-    ap.add_argument("--workers", type=int, default=2, help="processes for detection, recognizers and baselines")
+    ap.add_argument("--workers", type=positive_int, default=2,
+                    help="processes for detection, recognizers and baselines")
     args = ap.parse_args(argv)
     if args.out is None:
         args.out = Path("docs/eval/degraded" if args.degrade else "docs/eval")
     condition = DEGRADED if args.degrade else CLEAN
-    if not (args.lfw / "pairs.txt").exists():
-        print(f"error: {args.lfw} has no pairs.txt (LFW folder expected, see ../shared/data/README.md)",
-              file=sys.stderr)
-        return 2
     start = time.time()
-    data = lfw_set(args.lfw, args.pairs_per_kind)
+    models = vae_models(args.checkpoint, args.build)
+    data = load_input("--lfw", LFW_RULE, lambda p: lfw_set(p, args.pairs_per_kind), args.lfw)
     print(f"{len(data.images)} images, {len(data.pairs)} pairs, {len(data.probes)} reference/probe pairs",
           file=sys.stderr)
     paths = [data.path(im) for im in data.images]
     chunks: Counter = Counter()
     feats = image_features(paths, args.cache, args.workers, chunks, condition)
     quality = {name: feats[name].astype(float) for name in BASELINES}
-    quality.update(vae_scores(paths, feats["box"], args.cache, [float_model(args.checkpoint), sim_model(args.build)],
-                              chunks, condition))
+    quality.update(vae_scores(paths, feats["box"], args.cache, models, chunks, condition))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
     # a recognizer's threshold is calibrated on clean photos, not on the degraded ones it then meets
     clean = image_features(paths, args.cache, args.workers, chunks) if args.degrade else feats

@@ -22,7 +22,8 @@ from eval.measure import Measurer
 from host.faces import crop_face
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.quality import DEFAULT_SCORE, Reference
-from quant.score import make_backend, reference_path
+from quant.cli import load_input
+from quant.score import MODEL_RULES, make_backend, reference_path
 
 CHUNK = 256            # images per cached chunk
 FEATURES_VERSION = 2   # bump when what `_measure_file` computes changes
@@ -93,6 +94,12 @@ def float_model(checkpoint: Path) -> VaeModel:
 def sim_model(build: Path) -> VaeModel:
     files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json", REFERENCE_FILE)]
     return VaeModel("sim", build_judge(build), digest(*(file_digest(f) for f in files)))
+
+
+def vae_models(checkpoint: Path, build: Path) -> list[VaeModel]:
+    """The float model of `checkpoint` and the simulator of `build`; InputError naming the option that fails."""
+    return [load_input("--checkpoint", MODEL_RULES["float"], float_model, checkpoint),
+            load_input("--build", MODEL_RULES["sim"], sim_model, build)]
 
 
 def crops_of(paths: list[Path], boxes: np.ndarray, condition: Condition = CLEAN) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Figures of the evaluation: ERC curves (as the paper's Fig. 5/6) and the degradation Spearman table."""
+"""Figures of the evaluation: ERC curves (paper Fig. 5/6), the degradation Spearman table, score vs severity."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from quant.degradations import DEGRADATIONS, LEVELS, severity_series
 from quant.plots import save_figure
 
 LABELS = {"vae_float": "VAE score (float)", "vae_sim": "VAE score (quantized, sim)",
@@ -55,3 +56,19 @@ def plot_spearman(table: dict[str, dict[str, float]], out: Path) -> None:
     fig.colorbar(im, ax=ax, label="Spearman(score, severity)")
     ax.set_title("score vs degradation severity (ideal -1: quality falls)")
     save_figure(fig, out)
+
+
+def plot_severity(scores: dict[str, np.ndarray], path: Path) -> None:
+    """Mean standardised score against severity, one panel per degradation, one line per variant."""
+    fig, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(4 * len(DEGRADATIONS), 3.4), sharey=True)
+    for ax, (d, name) in zip(axes, enumerate(DEGRADATIONS), strict=True):
+        for variant, s in scores.items():
+            z = (s - s[:, 0].mean()) / s[:, 0].std()
+            ax.plot(range(LEVELS + 1), severity_series(z, d).mean(axis=0), marker="o", label=variant)
+        ax.set_title(name)
+        ax.set_xlabel("severity (0 = clean)")
+        ax.axhline(0, color="grey", lw=0.5)
+    axes[0].set_ylabel("mean score, z vs clean crops")
+    axes[-1].legend(fontsize=8)
+    fig.suptitle("Score against degradation severity (higher = judged better; should fall)")
+    save_figure(fig, path)

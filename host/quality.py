@@ -113,7 +113,7 @@ class Reference:
     @classmethod
     def load(cls, path: Path) -> Reference:
         if not path.exists():
-            raise FileNotFoundError(f"score reference {path} is missing: run python -m quant.quality_eval first")
+            raise FileNotFoundError(f"score reference {path} is missing: run python -m eval.quality_eval first")
         return cls(**json.loads(path.read_text()))
 
 

@@ -1,18 +1,21 @@
 """Frame sources for the camera program: a video file, a live camera, or any iterable of RGB frames.
 
-Every source yields `Frame`s (index, capture time in seconds since the epoch, 8-bit RGB). A video that
-cannot be opened or has no decodable frame raises `SourceError`; one that breaks off part-way (truncated,
-corrupt) ends early with a warning, so whatever was collected up to there is kept. `prefetched` reads and
-decodes a source a few frames ahead in a background thread.
+Every source yields `Frame`s (index, capture time in seconds since the epoch, 8-bit RGB): a video file's own
+timestamps from a start time, a camera's wall clock. A video that cannot be opened or has no decodable frame
+raises `SourceError`; one that breaks off part-way (truncated, corrupt) ends early with a warning, so whatever
+was collected up to there is kept. `prefetched` reads and decodes a source a few frames ahead in a background
+thread; `Newest` reads a live source in a background thread and hands out only the newest frame (real time),
+and `paced` delivers a video's frames at their own times, as a live camera would.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,24 +59,38 @@ def _as_rgb(image: np.ndarray | None, where: str) -> np.ndarray | None:
 
 
 def video_frames(path: str | Path, *, start_time: float | None = None) -> Iterator[Frame]:
-    """Frames of a video file, timed from `start_time` (default: now) at the file's frame rate."""
+    """Frames of a video file, timed by the container's timestamps from `start_time` (default: the file's
+    modification time); a path that is no file fails here, before a frame is asked for."""
     path = Path(path)
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder, not a video file")
     if not path.is_file():
         raise SourceError(f"video {path} not found")
+    return _decoded(path, start_time)
+
+
+def video_offset(stamp: float, previous: float, fps: float) -> float:
+    """Seconds since the start of the video of the frame just read: the container's timestamp `stamp`, or, where
+    the container gives none that increases (raw streams, broken indexes), `previous` plus one frame period."""
+    return stamp if math.isfinite(stamp) and stamp > previous else previous + 1.0 / fps
+
+
+def _decoded(path: Path, start_time: float | None) -> Iterator[Frame]:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise SourceError(f"{path}: not a video OpenCV can open (corrupt or unknown format)")
     fps, count = _capture_info(cap)
-    t0 = time.time() if start_time is None else start_time
-    index = 0
+    t0 = path.stat().st_mtime if start_time is None else start_time
+    index, offset = 0, -1.0 / fps
     try:
         while True:
             ok, image = cap.read()
             if not ok:
                 break
+            offset = video_offset(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000, offset, fps)
             rgb = _as_rgb(image, f"{path.name} frame {index}")
             if rgb is not None:
-                yield Frame(index, t0 + index / fps, rgb)
+                yield Frame(index, t0 + offset, rgb)
             index += 1
     finally:
         cap.release()
@@ -114,6 +131,62 @@ def array_frames(images: Iterator[np.ndarray], *, fps: float = DEFAULT_FPS,
         yield Frame(index, t0 + index / fps, rgb)
 
 
+def paced(frames: Iterable[Frame], *, fps: float | None = None, clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], None] = time.sleep) -> Iterator[Frame]:
+    """The same frames, each released no earlier than its own time after the first one's (a video played as a
+    live camera delivers it); with `fps`, frame i is released i / fps after frame 0 instead."""
+    start: tuple[float, float] | None = None
+    for frame in frames:
+        at = frame.time if fps is None else frame.index / fps
+        if start is None:
+            start = clock(), at
+        wait = start[0] + at - start[1] - clock()
+        if wait > 0:
+            sleep(wait)
+        yield frame
+
+
+def _start_reader(frames: Iterable[Frame], hand: Callable[[object], bool]) -> threading.Thread:
+    """A background thread handing each frame of `frames`, then `_END` or the source's exception, to `hand`
+    (which returns False once the consumer has gone); it closes the source when it stops."""
+
+    def read() -> None:
+        source = iter(frames)
+        try:
+            end: object = _END
+            try:
+                for frame in source:
+                    if not hand(frame):
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                end = exc
+            hand(end)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="frame-reader", daemon=True)
+    reader.start()
+    return reader
+
+
+def _stop_reader(reader: threading.Thread, stop: threading.Event) -> None:
+    stop.set()
+    reader.join(timeout=READER_EXIT_SECONDS)
+    if reader.is_alive():  # a read that blocks (a camera that hangs): the daemon thread ends with the process
+        log.warning("frame reader still blocked in a read after %.0f s; leaving it", READER_EXIT_SECONDS)
+
+
+def _delivered(item: object) -> Frame | None:
+    """A frame handed over by a reader thread; None at the end of the source; the source's error raised."""
+    if item is _END:
+        return None
+    if isinstance(item, BaseException):
+        raise item
+    return item
+
+
 def prefetched(frames: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame]:
     """The same frames, read and decoded up to `depth` ahead by a background thread, so decoding overlaps the
     detection and scoring of earlier frames. An error of the source reaches the caller after the frames before
@@ -133,34 +206,45 @@ def prefetched(frames: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame
                 continue
         return False
 
-    def read() -> None:
-        source = iter(frames)
-        try:
-            end: object = _END
-            try:
-                for frame in source:
-                    if not offer(frame):
-                        return
-            except BaseException as exc:  # handed to the consumer, raised there
-                end = exc
-            offer(end)
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-
-    reader = threading.Thread(target=read, name="frame-reader", daemon=True)
-    reader.start()
+    reader = _start_reader(frames, offer)
     try:
-        while True:
-            item = ahead.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        while (frame := _delivered(ahead.get())) is not None:
+            yield frame
     finally:
-        stop.set()
-        reader.join(timeout=READER_EXIT_SECONDS)
-        if reader.is_alive():  # a read that blocks (a camera that hangs): the daemon thread ends with the process
-            log.warning("frame reader still blocked in a read after %.0f s; leaving it", READER_EXIT_SECONDS)
+        _stop_reader(reader, stop)
+
+
+class Newest:
+    """A live source read by a background thread into a one-frame slot: iterating gives the newest frame each
+    time (waiting only when none has come since the last one), never a queue of old ones. A frame replaced
+    before it was taken is dropped and counted in `dropped`. Errors and closing as in `prefetched`."""
+
+    def __init__(self, frames: Iterable[Frame]) -> None:
+        self.frames = frames
+        self.dropped = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        slot: list[object] = []
+        ready = threading.Condition()
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            with ready:
+                if isinstance(item, Frame) and slot:   # the frame before was not taken: replaced
+                    self.dropped += 1
+                    slot.clear()
+                slot.append(item)                      # the end comes last: after the newest frame
+                ready.notify()
+            return not stop.is_set()
+
+        reader = _start_reader(self.frames, put)
+        try:
+            while True:
+                with ready:
+                    ready.wait_for(lambda: slot)
+                    item = slot.pop(0)
+                if (frame := _delivered(item)) is None:
+                    return
+                yield frame
+        finally:
+            _stop_reader(reader, stop)

@@ -42,10 +42,21 @@ from hw.finn_env import vivado_available
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
 from hw.folding import MAC_POLICIES, Folding, search_folding
 from hw.transforms import HOST_TAIL_KEY
+from quant.cli import (
+    CliParser,
+    folder_problem,
+    lfw_folder,
+    load_input,
+    non_negative_number,
+    path_rule,
+    positive_int,
+    reports_input_errors,
+)
 from quant.data import crop_file, list_images, pair_persons
 from quant.export import export_accelerator
 from quant.qat import load_quant_checkpoint
 from quant.qvae import Z_SCALE
+from quant.score import MODEL_RULES
 from quant.vectors import integer_vectors
 from sim.accelerator import SimAccelerator
 
@@ -67,6 +78,30 @@ def sha256(path: Path) -> str:
 
 def folding_path(target: Target, model_name: str) -> Path:
     return ROOT / "hw" / "foldings" / f"{target.name}-{model_name}.json"
+
+
+def _read_folding(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(a), dict) for a in ACCELERATORS):
+        raise ValueError(f"no {' and '.join(ACCELERATORS)} foldings")
+    return doc
+
+
+def load_folding(path: Path) -> dict:
+    """A folding JSON (written by --search-fps): the search settings and one folding per accelerator."""
+    if not path.exists():
+        raise BuildError(f"no folding at {path}: run once with --search-fps N (faces/s) to create it")
+    return load_input("--folding", "a folding JSON (written by --search-fps)", _read_folding, path)
+
+
+def _out_problem(path: Path) -> str | None:
+    """Why a build may not replace `path`: a file in the way, or a folder of other files (it would be deleted)."""
+    if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").is_file():
+        return "a folder of other files, which the build would delete"
+    return folder_problem(path)
+
+
+build_out = path_rule("a new folder, an empty one or an earlier build (with manifest.json)", _out_problem)
 
 
 def face_crops(lfw: Path, count: int, *, evaluation_persons: bool = False) -> np.ndarray:
@@ -117,12 +152,14 @@ def build(args: argparse.Namespace) -> dict:
 
 def _build(args: argparse.Namespace, work: Path) -> dict:
     target: Target = TARGETS[args.target]
-    model = load_quant_checkpoint(args.checkpoint)
+    model = load_input("--checkpoint", MODEL_RULES["quant"], load_quant_checkpoint, args.checkpoint)
     name = model.spec.name(model.cfg)
     nets = {"encoder": model.encoder.eval(), "decoder": model.decoder.eval()}
     stage = work / "out"
     stage.mkdir()
     seconds: dict[str, dict[str, float]] = {a: {} for a in ACCELERATORS}
+    fold_file = args.folding or folding_path(target, name)
+    folding_doc = None if args.search_fps else load_folding(fold_file)  # a bad one stops the build before FINN
     log = (stage / "finn.log").open("w")
     print(f"building {name} for {target.board} ({target.part}, {target.clock_mhz:.0f} MHz)")
     generic = {}
@@ -130,7 +167,6 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
         for acc in ACCELERATORS:
             qonnx = export_accelerator(nets[acc], stage / f"{acc}_qonnx.onnx")
             generic[acc] = to_dataflow(qonnx, dataflow_config(work / acc, target), seconds[acc])
-    fold_file = args.folding or folding_path(target, name)
     if args.search_fps:
         macs = {"encoder": args.encoder_macs, "decoder": args.decoder_macs}
         cycles = {"encoder": int(target.clock_hz / args.search_fps),
@@ -142,9 +178,7 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
                                          "decoder_passes": args.passes, "macs": macs, "uram": not args.no_uram,
                                          **{a: found[a].to_dict() for a in ACCELERATORS}}, indent=1))
         print(f"wrote folding {fold_file}")
-    if not fold_file.exists():
-        raise BuildError(f"no folding at {fold_file}: run once with --search-fps N (faces/s) to create it")
-    folding_doc = json.loads(fold_file.read_text())
+        folding_doc = load_folding(fold_file)
     final, reports = {}, {}
     for acc in ACCELERATORS:
         cfg = dataflow_config(work / acc, target)
@@ -252,17 +286,19 @@ def build_bitstream(final: dict, target: Target, work: Path, stage: Path) -> dic
                                                                     for p in stage.rglob("*") if p.is_file())}
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hw.build", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CliParser(prog="python -m hw.build", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104", help="board (part, clock, limits)")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="QAT checkpoint (quant.qat)")
     ap.add_argument("--estimate-only", action="store_true",
                     help="stop after FINN's estimates and the execution check (no Vivado needed)")
     ap.add_argument("--folding", type=Path, default=None,
                     help="folding JSON (default: hw/foldings/<target>-<model>.json)")
-    ap.add_argument("--search-fps", type=float, default=0,
-                    help="search a new folding for this many faces/s and write it to the folding JSON first")
+    ap.add_argument("--search-fps", type=non_negative_number, default=0,
+                    help="search a new folding for this many faces/s and write it to the folding JSON first "
+                         "(default 0: no search, use the folding JSON)")
     ap.add_argument("--encoder-macs", choices=sorted(MAC_POLICIES), default="dsp",
                     help="with --search-fps: the encoder's MVAU multipliers on DSPs (default: a pure-RTL encoder, "
                          "which Verilator can simulate), on LUTs, or chosen per layer (mixed)")
@@ -271,11 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-uram", action="store_true",
                     help="with --search-fps: keep weights out of URAM (BRAM and LUTRAM only); the c=24 model "
                          "then does not fit 1,000 faces/s")
-    ap.add_argument("--passes", type=int, default=10, help="decoder passes per face (L Monte-Carlo samples)")
-    ap.add_argument("--faces", type=Path, default=DEFAULT_FACES,
+    ap.add_argument("--passes", type=positive_int, default=10, help="decoder passes per face (L Monte-Carlo samples)")
+    ap.add_argument("--faces", type=lfw_folder, default=DEFAULT_FACES,
                     help="LFW folder (images/ + pairs.txt) for the test vectors")
-    ap.add_argument("--vectors", type=int, default=32, help="face crops (and latents) in the test vectors")
-    ap.add_argument("--out", type=Path, default=None, help="output folder (default: bitstreams/<target>-<model>)")
+    ap.add_argument("--vectors", type=positive_int, default=32, help="face crops (and latents) in the test vectors")
+    ap.add_argument("--out", type=build_out, default=None,
+                    help="output folder, replaced by the new build (default: bitstreams/<target>-<model>)")
     args = ap.parse_args(argv)
     try:
         build(args)

@@ -25,6 +25,15 @@ import numpy as np
 from tqdm import tqdm
 
 from host.faces import FaceDetector, ImageError, crop_face, main_face, read_rgb
+from quant.cli import (
+    CliParser,
+    input_file,
+    input_folder,
+    non_negative_int,
+    output_path,
+    positive_int,
+    reports_input_errors,
+)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
@@ -120,21 +129,22 @@ def write_crops(results: list[dict], out: Path) -> dict:
     return counts
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.data", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sources", nargs="+", type=Path, help="folders searched recursively for images")
-    ap.add_argument("-o", "--out", type=Path, required=True, help="output .npz (manifest: same name .json)")
-    ap.add_argument("--exclude-pairs", type=Path, metavar="PAIRS_TXT",
+    ap = CliParser(prog="python -m quant.data", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sources", nargs="+", type=input_folder, help="folders searched recursively for images")
+    ap.add_argument("-o", "--out", type=output_path, required=True, help="output .npz (manifest: same name .json)")
+    ap.add_argument("--exclude-pairs", type=input_file, metavar="PAIRS_TXT",
                     help="skip images in folders named after any person of this LFW pairs.txt")
-    ap.add_argument("--only-pairs", type=Path, metavar="PAIRS_TXT",
+    ap.add_argument("--only-pairs", type=input_file, metavar="PAIRS_TXT",
                     help="keep only images in folders named after a person of this LFW pairs.txt")
-    ap.add_argument("--skip-listed", type=Path, action="append", default=[], metavar="MANIFEST_JSON",
+    ap.add_argument("--skip-listed", type=input_file, action="append", default=[], metavar="MANIFEST_JSON",
                     help="skip every file listed in this earlier manifest (repeatable): disjoint samples")
-    ap.add_argument("--sample", type=int, help="crop a seeded random sample of N of the images found")
-    ap.add_argument("--seed", type=int, default=0, help="seed of --sample")
-    ap.add_argument("--limit", type=int, help="crop only the first N images found (quick runs)")
-    ap.add_argument("--workers", type=int, default=2, help="detector processes (default 2)")
+    ap.add_argument("--sample", type=positive_int, help="crop a seeded random sample of N of the images found")
+    ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of --sample")
+    ap.add_argument("--limit", type=positive_int, help="crop only the first N images found (quick runs)")
+    ap.add_argument("--workers", type=positive_int, default=2, help="detector processes (default 2)")
     args = ap.parse_args(argv)
     exclude = pair_persons(args.exclude_pairs) if args.exclude_pairs else set()
     only = pair_persons(args.only_pairs) if args.only_pairs else None

@@ -1,4 +1,4 @@
-"""Figures for the README: training curves of one or more runs, and score against degradation severity.
+"""Figures of the model side: training curves of one or more runs, crops side by side.
 
     python -m quant.plots quant/checkpoints/*/report.json -o docs/training.png
 """
@@ -15,8 +15,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-
-from quant.degradations import DEGRADATIONS, LEVELS, severity_series
 
 
 def save_figure(fig: plt.Figure, out: Path) -> None:
@@ -43,22 +41,6 @@ def plot_training(reports: list[Path], out: Path) -> None:
     ax.legend(fontsize=8)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out)
-
-
-def plot_severity(scores: dict[str, np.ndarray], path: Path) -> None:
-    """Mean standardised score against severity, one panel per degradation, one line per variant."""
-    fig, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(4 * len(DEGRADATIONS), 3.4), sharey=True)
-    for ax, (d, name) in zip(axes, enumerate(DEGRADATIONS), strict=True):
-        for variant, s in scores.items():
-            z = (s - s[:, 0].mean()) / s[:, 0].std()
-            ax.plot(range(LEVELS + 1), severity_series(z, d).mean(axis=0), marker="o", label=variant)
-        ax.set_title(name)
-        ax.set_xlabel("severity (0 = clean)")
-        ax.axhline(0, color="grey", lw=0.5)
-    axes[0].set_ylabel("mean score, z vs clean crops")
-    axes[-1].legend(fontsize=8)
-    fig.suptitle("Score against degradation severity (higher = judged better; should fall)")
-    save_figure(fig, path)
 
 
 def plot_crops(crops: np.ndarray, titles: list[str], out: Path) -> None:

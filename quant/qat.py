@@ -19,26 +19,20 @@ import torch
 from torch import nn
 
 from host.quality import MIN_REFERENCE_CROPS
-from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, from_float
+from quant.cli import (
+    CliParser,
+    input_file,
+    non_negative_int,
+    non_negative_number,
+    output_folder,
+    positive_int,
+    positive_number,
+    reports_input_errors,
+)
+from quant.qvae import Z_SCALE, QuantDecoder, QuantEncoder, QuantSpec, QuantVAE, from_float
 from quant.score_distill import ScoreDistillation, score_agreement
 from quant.train import TrainConfig, elbo_terms, fit, load_crops, run_report, split_indices
 from quant.vae import VAEConfig, bound_log_sigma, bound_log_sigma_z, load_checkpoint
-
-
-class QuantVAE(nn.Module):
-    """Quantized encoder + host-side sampling + quantized decoder, with the float VAE's forward."""
-
-    def __init__(self, cfg: VAEConfig, spec: QuantSpec, encoder: QuantEncoder, decoder: QuantDecoder) -> None:
-        super().__init__()
-        self.cfg, self.spec = cfg, spec
-        self.encoder, self.decoder = encoder, decoder
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        codes = self.encoder(x * 255)
-        mu_z, log_sigma_z = codes[:, :self.cfg.latent], bound_log_sigma_z(codes[:, self.cfg.latent:])
-        z = mu_z + torch.exp(log_sigma_z) * torch.randn_like(mu_z)
-        y = self.decoder(z / Z_SCALE)
-        return y[:, :1], bound_log_sigma(y[:, 1:]), mu_z, log_sigma_z
 
 
 def gaussian_kl(mu_t: torch.Tensor, log_s_t: torch.Tensor, mu_s: torch.Tensor, log_s_s: torch.Tensor) -> torch.Tensor:
@@ -120,29 +114,30 @@ def quantize_train(float_ckpt: Path, out: Path, spec: QuantSpec, tc: TrainConfig
     return report
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.qat", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--float", dest="float_ckpt", type=Path, required=True,
+    ap = CliParser(prog="python -m quant.qat", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--float", dest="float_ckpt", type=input_file, required=True,
                     help="trained float checkpoint (its report.json names the data and split)")
-    ap.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, report, resume state)")
-    ap.add_argument("--weight-bits", type=int, default=4, help="weight bit width")
-    ap.add_argument("--act-bits", type=int, default=4, help="hidden activation bit width")
-    ap.add_argument("--out-bits", type=int, default=8, help="bit width of the accelerators' output codes")
-    ap.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
-    ap.add_argument("--lr", type=float, default=0.001, help="Adam learning rate")
-    ap.add_argument("--batch", type=int, default=144, help="batch size")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--out", type=output_folder, required=True, help="output folder (checkpoint, report, resume state)")
+    ap.add_argument("--weight-bits", type=positive_int, default=4, help="weight bit width")
+    ap.add_argument("--act-bits", type=positive_int, default=4, help="hidden activation bit width")
+    ap.add_argument("--out-bits", type=positive_int, default=8, help="bit width of the accelerators' output codes")
+    ap.add_argument("--epochs", type=positive_int, default=2, help="fine-tuning epochs")
+    ap.add_argument("--lr", type=positive_number, default=0.001, help="Adam learning rate")
+    ap.add_argument("--batch", type=positive_int, default=144, help="batch size")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt if present")
     ap.add_argument("--distill", action="store_true",
                     help="train on KL(float || quantized) of posterior and likelihood instead of the ELBO, so the "
                          "quantized model ranks faces like its float parent")
-    ap.add_argument("--init", type=Path, help="start from this quant.qat checkpoint instead of the float weights")
-    ap.add_argument("--score-weight", type=float, default=0.0,
+    ap.add_argument("--init", type=input_file, help="start from this quant.qat checkpoint instead of the float weights")
+    ap.add_argument("--score-weight", type=non_negative_number, default=0.0,
                     help="with --distill: also train the quantized model's two score statistics (complexity-"
                          "corrected log RP over the L=10 fixed latent samples, residual noise) to correlate with "
                          "the float model's, this many nats per unit of (1 - Pearson) per batch (0: off)")
-    ap.add_argument("--data", type=Path, nargs="+",
+    ap.add_argument("--data", type=input_file, nargs="+",
                     help="crop files to train on instead of those the float run's report names (same split rule)")
     ap.add_argument("--freeze-bn", action="store_true",
                     help="keep BatchNorm's running statistics while fine-tuning, so training runs the same "
@@ -154,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                          "weights")
     ap.add_argument("--cosine", action="store_true",
                     help="let the learning rate fall from --lr to 0 along a half cosine over the epochs")
-    ap.add_argument("--seed", type=int, default=0,
+    ap.add_argument("--seed", type=non_negative_int, default=0,
                     help="seed of the train/validation split and the batch order (default 0)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                     help="torch device (default: cuda where available, else cpu)")

@@ -19,7 +19,7 @@ import torch
 from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
 from torch import nn
 
-from quant.vae import LEAKY_SLOPE, VAE, DecoderKind, VAEConfig
+from quant.vae import LEAKY_SLOPE, VAE, DecoderKind, VAEConfig, bound_log_sigma, bound_log_sigma_z
 
 Z_SCALE = 1 / 16  # decoder input: z in [-8, 8) as int8 codes
 
@@ -128,3 +128,19 @@ def from_float(model: VAE, spec: QuantSpec) -> tuple[QuantEncoder, QuantDecoder]
         _copy_block(q, f)
     dec.out.load_state_dict(model.decoder.out.state_dict(), strict=False)
     return enc, dec
+
+
+class QuantVAE(nn.Module):
+    """Quantized encoder + host-side sampling + quantized decoder, with the float VAE's forward."""
+
+    def __init__(self, cfg: VAEConfig, spec: QuantSpec, encoder: QuantEncoder, decoder: QuantDecoder) -> None:
+        super().__init__()
+        self.cfg, self.spec = cfg, spec
+        self.encoder, self.decoder = encoder, decoder
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        codes = self.encoder(x * 255)
+        mu_z, log_sigma_z = codes[:, :self.cfg.latent], bound_log_sigma_z(codes[:, self.cfg.latent:])
+        z = mu_z + torch.exp(log_sigma_z) * torch.randn_like(mu_z)
+        y = self.decoder(z / Z_SCALE)
+        return y[:, :1], bound_log_sigma(y[:, 1:]), mu_z, log_sigma_z

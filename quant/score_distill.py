@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,12 +26,9 @@ from torch import nn
 
 from host.likelihood import L_SAMPLES, latent_noise
 from host.quality import DEFAULT_SCORE, LN2, MAD_TO_SIGMA, Reference, png_bits, quality_scores
-from quant.qvae import Z_SCALE
+from quant.qvae import Z_SCALE, QuantVAE
 from quant.train import LossFn, pixel_nll, to_input
 from quant.vae import VAE, bound_log_sigma, bound_log_sigma_z
-
-if TYPE_CHECKING:
-    from quant.qat import QuantVAE
 
 _EPS = 1e-6
 MEDIAN_BAND = 0.1  # the soft median averages the sorted values within +-10 % of the middle

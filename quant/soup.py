@@ -7,7 +7,7 @@ Every floating-point tensor (weights, biases, learned quantizer scales, BatchNor
 the mean of the ingredients' (one they all share stays bit-identical); integer buffers (BatchNorm's batch
 counters) come from the first. The average of 4-bit runs is again a float checkpoint that Brevitas
 quantizes on load, like any QAT checkpoint. Only meaningful for runs that share an initialisation
-(their weights lie in one basin); check the result, e.g. with quant.quant_gate.
+(their weights lie in one basin); check the result, e.g. with eval.quant_gate.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from pathlib import Path
 
 import torch
 
-from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
+from quant.cli import CliParser, input_file, output_path, reports_input_errors
+from quant.qat import load_quant_checkpoint, save_quant_checkpoint
+from quant.qvae import QuantVAE
 
 
 def _mean(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -45,11 +46,12 @@ def soup(models: list[QuantVAE]) -> QuantVAE:
     return out.eval()
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.soup", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoints", type=Path, nargs="+", help="quant.qat checkpoints from one common parent")
-    ap.add_argument("--out", type=Path, required=True, help="where to write the averaged checkpoint")
+    ap = CliParser(prog="python -m quant.soup", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoints", type=input_file, nargs="+", help="quant.qat checkpoints from one common parent")
+    ap.add_argument("--out", type=output_path, required=True, help="where to write the averaged checkpoint")
     args = ap.parse_args(argv)
     try:
         model = soup([load_quant_checkpoint(p) for p in args.checkpoints])

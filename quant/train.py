@@ -23,6 +23,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from quant.cli import (
+    CliParser,
+    input_file,
+    non_negative_int,
+    output_folder,
+    positive_int,
+    positive_number,
+    reports_input_errors,
+)
 from quant.vae import VAE, DecoderKind, VAEConfig, save_checkpoint
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -188,20 +197,21 @@ def train(data: list[Path], out: Path, cfg: VAEConfig, tc: TrainConfig, *, resum
     return report
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, nargs="+", required=True, help="crop files from quant.data")
-    ap.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, report, resume state)")
+    ap = CliParser(prog="python -m quant.train", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=input_file, nargs="+", required=True, help="crop files from quant.data")
+    ap.add_argument("--out", type=output_folder, required=True, help="output folder (checkpoint, report, resume state)")
     ap.add_argument("--decoder", choices=[k.value for k in DecoderKind], default="upsample",
                     help="upsampling block: nearest x2 + conv (FINN friendly) or transposed conv (paper)")
-    ap.add_argument("--channels", type=int, default=32, help="base channels c (encoder c..16c; paper: 32)")
-    ap.add_argument("--latent", type=int, default=128, help="latent dimension (paper: 128)")
-    ap.add_argument("--epochs", type=int, default=10, help="epochs (paper: 10)")
-    ap.add_argument("--batch", type=int, default=144, help="batch size (paper: 144)")
-    ap.add_argument("--lr", type=float, default=0.005, help="Adam learning rate (paper: 0.005)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and batches")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--channels", type=positive_int, default=32, help="base channels c (encoder c..16c; paper: 32)")
+    ap.add_argument("--latent", type=positive_int, default=128, help="latent dimension (paper: 128)")
+    ap.add_argument("--epochs", type=positive_int, default=10, help="epochs (paper: 10)")
+    ap.add_argument("--batch", type=positive_int, default=144, help="batch size (paper: 144)")
+    ap.add_argument("--lr", type=positive_number, default=0.005, help="Adam learning rate (paper: 0.005)")
+    ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, initialisation and batches")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt if present")
     args = ap.parse_args(argv)
     if args.threads:

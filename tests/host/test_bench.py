@@ -14,3 +14,25 @@ def test_a_pipeline_run_reports_speed_stages_and_the_choice(tmp_path):
     assert result["frames"] == 160 and result["persons"] >= 2 and result["records"] == result["persons"]
     assert result["frames_per_second"] > 0 and {"decode", "detect", "score"} <= set(result["ms_per_frame"])
     assert result["median_best_score"] is not None
+
+
+def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path):
+    import json
+
+    import cv2
+
+    from host.bench import main
+    from host.walkby import walkby_clip
+
+    clip = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for rgb in walkby_clip(40, size=(160, 120)):
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = tmp_path / "bench.json"
+    assert main(["--skip-crowd", "--clips", str(clip), "--stream-frames", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    offline, live = report["clips"]["walk.avi"], report["one_core_realtime"]["walk.avi"]
+    assert offline["frames"] == 40 and offline["persons"] >= 1 and "stored_boxes" not in offline
+    assert live["frames"] + live["frames_dropped"] == live["frames_offered"] == 40 and live["camera_fps"] == 25
+    assert isinstance(live["kept_up"], bool) and isinstance(live["persons_lost"], list) and live["cadence"]["final"]

@@ -12,7 +12,7 @@ from host.pipeline import FrameSelector, Settings
 from host.sources import array_frames
 from host.vault import Vault, parse
 from host.walkby import portrait, walkby_clip
-from tests.host.fakes import SharpnessJudge
+from tests.host.fakes import SharpnessJudge, camera_vault
 from tests.host.walkby_checks import near_bright_sharp_frontal
 
 
@@ -27,7 +27,7 @@ def key() -> X25519PrivateKey:
 
 
 def selector(detector, key, folder, **settings) -> FrameSelector:
-    return FrameSelector(detector, SharpnessJudge(), Vault(folder, key.public_key()), Settings(**settings), "m")
+    return FrameSelector(detector, SharpnessJudge(), camera_vault(folder, key=key)[0], Settings(**settings), "m")
 
 
 def run(sel: FrameSelector, frames) -> FrameSelector:
@@ -127,3 +127,46 @@ def test_settings_are_validated():
         Settings(camera_id="../etc")
     with pytest.raises(ValueError, match="retention"):
         Settings(retention_days=0)
+
+
+def test_a_merged_duplicate_track_offers_its_best_crop_to_the_older_one():
+    from host.pipeline import Keeper
+    from host.sources import Frame
+
+    def keeper(track_id: int, scores: dict[int, float]) -> Keeper:
+        k = Keeper(track_id, 0.0)
+        for i, score in scores.items():
+            k.offer(Frame(i, float(i), np.zeros(1)), score, 0.0, np.full(1, i, np.uint8))
+        return k
+
+    older, younger = keeper(1, {0: 1.0, 1: 2.0}), keeper(2, {2: 5.0, 3: 0.5})
+    older.absorb(younger)
+    assert (older.best_score, older.best_frame, int(older.image[0])) == (5.0, 2, 2)
+    assert [t for t, _ in older.history] == [0.0, 1.0, 2.0, 3.0] and older.last_time == 3.0
+    older.absorb(keeper(3, {4: 0.1}))   # a worse one adds its scores only
+    assert older.best_frame == 2 and len(older.history) == 5
+
+
+class CountingDetector:
+    """Finds nothing; notes each call's frame width and minimum face size."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, float | None]] = []
+
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None) -> list:
+        self.calls.append((rgb.shape[1], min_face))
+        return []
+
+
+def test_detection_runs_k_source_frames_after_the_last_and_maps_the_minimum_face_size(key, tmp_path):
+    from host.sources import Frame
+
+    found = CountingDetector()
+    sel = FrameSelector(found, SharpnessJudge(), camera_vault(tmp_path, key=key)[0],
+                        Settings(detect_every=3, detect_width=400, min_face=40), "m")
+    for index in (0, 1, 2, 4, 5, 6, 7, 11, 12):   # frames 3 and 8-10 were dropped (real time)
+        sel.process(Frame(index, float(index), np.zeros((300, 800, 3), np.uint8)))
+    assert sel.counts["detection_frames"] == 4 == len(found.calls)     # frames 0, 4, 7 and 11
+    assert found.calls[0] == (400, 20.0)                                  # 40 full-frame pixels at half size
+    with pytest.raises(ValueError, match="min_face must be a positive number of pixels, not 0"):
+        Settings(min_face=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from authority.__main__ import main as authority
+from host import signing
 from host.run import main
 from host.vault import parse, scan
 from tests.conftest import ROOT
@@ -65,11 +67,13 @@ def test_demo_keeps_one_sharp_frontal_crop(demo):
 def test_demo_records_open_with_two_shares_only(demo, tmp_path):
     _, out, _ = demo
     keys, records = out / "demo-authority", out / "records"
-    assert authority(["decrypt", str(records), "--share", str(keys / "share-judge.json"), "--reason", "t",
+    registry = ["--registry", str(keys / "cameras.json")]
+    assert authority(["decrypt", str(records), *registry, "--share", str(keys / "share-judge.json"), "--reason", "t",
                       "--out", str(tmp_path / "one")]) == 2
-    assert authority(["decrypt", str(records), "--share", str(keys / "share-judge.json"), "--share",
+    assert authority(["decrypt", str(records), *registry, "--share", str(keys / "share-judge.json"), "--share",
                       str(keys / "share-operator.json"), "--reason", "test", "--out", str(tmp_path / "two")]) == 0
     assert (tmp_path / "two" / "montage.png").exists()
+    assert authority(["verify", str(records), *registry]) == 0                  # signed by the registered demo camera
 
 
 def test_a_clip_record_opens_with_two_shares_as_a_strip_around_the_best_crop(demo_clip, tmp_path):
@@ -78,9 +82,10 @@ def test_a_clip_record_opens_with_two_shares_as_a_strip_around_the_best_crop(dem
     report = json.loads((out / "report.json").read_text())
     assert report["persons"] == 1 and report["records"] == 2 and report["settings"]["clip"] == 3
     keys, records = out / "demo-authority", out / "records"
-    assert authority(["decrypt", str(records), "--share", str(keys / "share-dpo.json"), "--reason", "t",
+    registry = ["--registry", str(keys / "cameras.json")]
+    assert authority(["decrypt", str(records), *registry, "--share", str(keys / "share-dpo.json"), "--reason", "t",
                       "--out", str(tmp_path / "one")]) == 2
-    assert authority(["decrypt", str(records), "--share", str(keys / "share-judge.json"), "--share",
+    assert authority(["decrypt", str(records), *registry, "--share", str(keys / "share-judge.json"), "--share",
                       str(keys / "share-dpo.json"), "--reason", "test", "--out", str(tmp_path / "two")]) == 0
     import cv2
 
@@ -96,8 +101,8 @@ def test_nothing_written_holds_a_face(run, request, tmp_path):
     keys, records = out / "demo-authority", out / "records"
     from authority import shares
 
-    key, _ = shares.combine([keys / "share-judge.json", keys / "share-dpo.json"])
-    opened = [rec.open(key) for _, rec in scan(records)]
+    keyring = shares.Keyring([keys / "share-judge.json", keys / "share-dpo.json"])
+    opened = [rec.open(keyring.key(rec.meta["key_id"])) for _, rec in scan(records)]
     crops = [frame for image in opened for frame in (image if image.ndim == 4 else [image])]   # clips: each frame
     assert crops
     rows = [row.tobytes()[:48] for crop in crops for row in crop[::4]]
@@ -115,50 +120,127 @@ def test_nothing_written_holds_a_face(run, request, tmp_path):
 def test_help_explains_every_option():
     text = subprocess.run([sys.executable, "host/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
-    for option in ("--video", "--camera", "--backend", "--out", "--camera-id", "--retention", "--authority-key",
-                   "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads", "--clip"):
+    for option in ("--video", "--camera", "--backend", "--out", "--camera-id", "--retention", "--schedule",
+                   "--camera-key", "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads",
+                   "--clip", "--start-time", "--min-face", "--realtime", "--max-detect-every", "--max-score-every"):
         assert option in text
 
 
 @pytest.fixture
-def key(tmp_path) -> Path:
-    assert authority(["keygen", "--out", str(tmp_path / "keys")]) == 0
-    return tmp_path / "keys" / "authority.pub"
+def key(tmp_path) -> list[str]:
+    """The camera program's key options: the authority's key schedule and a registered camera key."""
+    keys = tmp_path / "keys"
+    assert authority(["keygen", "--out", str(keys)]) == 0
+    camera_key, public = signing.generate(tmp_path / "camera")
+    assert authority(["register", "--registry", str(keys / "cameras.json"), "--camera-id", "camera-0",
+                      str(public)]) == 0
+    return ["--schedule", str(keys / "schedule.json"), "--camera-key", str(camera_key)]
+
+
+@pytest.fixture
+def video(tmp_path) -> Path:
+    """A file that is no video (random bytes)."""
+    path = tmp_path / "video.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    return path
+
+
+@pytest.fixture
+def no_model(monkeypatch) -> None:
+    """Fail the test if host.run gets as far as loading the model (and so reading a frame)."""
+    import host.run
+
+    monkeypatch.setattr(host.run, "make_judge", lambda args: pytest.fail("model loaded before the input was checked"))
+
+
+def refused(capsys, *args: str | Path) -> str:
+    """What host.run prints on stderr for `args`, which it must refuse with exit code 2."""
+    assert main([str(a) for a in args]) == 2
+    return capsys.readouterr().err
 
 
 @pytest.mark.parametrize("case, message", [
     ("corrupt", "not a video OpenCV can open|no decodable frame"),
     ("missing", "not found"),
-    ("no-key", "--authority-key is required"),
-    ("bad-key", "not a PEM public key"),
-    ("bad-config", "camera id"),
+    ("folder", "is a folder, not a video file"),
+    ("no-key", "--schedule and --camera-key are required together"),
+    ("bad-key", "not JSON"),
+    ("key-folder", "Is a directory"),
+    ("open-camera-key", "the camera key must be readable by its owner only"),
     ("bad-build", "not a build folder"),
-    ("bad-prefetch", "prefetch depth must be >= 1"),
-    ("bad-threads", "BLAS threads must be >= 0"),
-    ("bad-clip", "clip must be 0..25"),
+    ("build-file", "--build must be a build folder, not a file"),
 ])
-def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, capsys, monkeypatch):
-    video = tmp_path / "video.mp4"
-    video.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
-    args = ["--video", str(video), "--authority-key", str(key), "--out", str(tmp_path / "out"), "--quiet"]
-    if case == "missing":
-        args[1] = str(tmp_path / "nothing.mp4")
-    elif case == "no-key":
-        args[2:4] = []
-    elif case == "bad-key":
-        args[3] = str(video)
-    elif case == "bad-config":
-        args += ["--camera-id", "a/b"]
-    elif case == "bad-build":
-        args += ["--build", str(tmp_path)]
-    elif case == "bad-prefetch":
-        args += ["--prefetch", "-1"]
-    elif case == "bad-threads":
-        args += ["--blas-threads", "-2"]
-    elif case == "bad-clip":
-        args += ["--clip", "99"]
-    assert main(args) == 2
-    assert any(m in capsys.readouterr().err for m in message.split("|"))
+def test_bad_input_gives_a_clear_error(case, message, tmp_path, key, video, capsys):
+    video.chmod(0o644)
+    given = {"--video": video, **dict(zip(key[::2], key[1::2], strict=True)), "--out": tmp_path / "out"}
+    given.update({"missing": {"--video": tmp_path / "nothing.mp4"}, "folder": {"--video": tmp_path},
+                  "no-key": {"--schedule": None}, "bad-key": {"--schedule": video},
+                  "key-folder": {"--schedule": tmp_path}, "open-camera-key": {"--camera-key": video},
+                  "bad-build": {"--build": tmp_path},
+                  "build-file": {"--build": video}}.get(case, {}))
+    err = refused(capsys, "--quiet", *(x for option, value in given.items() if value for x in (option, value)))
+    assert any(m in err for m in message.split("|"))
+
+
+BAD_OPTIONS = [
+    (["--detect-every", "0"], "--detect-every must be a positive integer, not 0"),
+    (["--score-every", "-1"], "--score-every must be a positive integer, not -1"),
+    (["--min-hits", "0"], "--min-hits must be a positive integer, not 0"),
+    (["--max-age", "-3"], "--max-age must be a positive integer, not -3"),
+    (["--detect-every", "3", "--max-age", "2"], "--max-age must be at least --detect-every (3), not 2"),
+    (["--detect-width", "32"], "--detect-width must be at least 64 (pixels), not 32"),
+    (["--retention", "0"], "--retention must be a number of days > 0 and <= 36500, not 0.0"),
+    (["--retention", "nan"], "--retention must be a number of days > 0 and <= 36500, not nan"),
+    (["--retention", "inf"], "--retention must be a number of days > 0 and <= 36500, not inf"),
+    (["--timeout", "-1"], "--timeout must be a number of seconds > 0, not -1.0"),
+    (["--max-frames", "-1"], "--max-frames must be an integer >= 0, not -1"),
+    (["--prefetch", "-1"], "--prefetch must be an integer >= 0, not -1"),
+    (["--blas-threads", "-2"], "--blas-threads must be an integer >= 0, not -2"),
+    (["--clip", "99"], "clip must be 0..25 detections on each side of the best, not 99"),
+    (["--min-face", "0"], "--min-face must be a positive number of pixels, not 0"),
+    (["--max-score-every", "0"], "--max-score-every must be a positive integer, not 0"),
+    (["--detect-every", "3", "--max-detect-every", "2"], "--max-detect-every must be at least --detect-every (3), not 2"),
+    (["--realtime", "--max-age", "3"], "--max-age must be at least --max-detect-every (4), not 3"),
+    (["--camera-id", "../cam"], "camera id must be 1-64 letters, digits, '_', '.', '-', not '../cam'"),
+]
+
+
+@pytest.mark.parametrize("options, message", BAD_OPTIONS, ids=[" ".join(o) for o, _ in BAD_OPTIONS])
+def test_bad_option_is_refused_before_any_work(options, message, tmp_path, key, video, no_model, capsys):
+    out = tmp_path / "out"
+    assert refused(capsys, "--video", video, *key, "--out", out, *options) == f"error: {message}\n"
+    assert not out.exists()
+
+
+WRITE_ERROR = "--out must be a folder this program can write to, not {out}"
+
+
+@pytest.mark.parametrize("case, message", [
+    pytest.param("file", "--out must be a folder, not a file: {out}", id="file"),
+    pytest.param("under-a-file", WRITE_ERROR + "/sub (Not a directory)", id="under-a-file"),
+    pytest.param("read-only", WRITE_ERROR + " (Permission denied)", id="read-only"),
+    pytest.param("full", "--out must have at least 16 MiB free, not 1.5 MiB ({out})", id="full"),
+])
+def test_bad_out_is_refused_before_any_work(case, message, tmp_path, key, video, no_model, capsys, monkeypatch):
+    out = tmp_path / "out"
+    if case in ("file", "under-a-file"):
+        out.write_text("a file")
+    else:
+        out.mkdir()
+    if case == "read-only":
+        out.chmod(0o555)
+        try:
+            (out / "probe").touch()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("a read-only folder is writable here (running as root)")
+    if case == "full":
+        usage = shutil.disk_usage
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(path)._replace(free=3 * 2**19))
+    target = out / "sub" if case == "under-a-file" else out
+    err = refused(capsys, "--video", video, *key, "--out", target)
+    assert err == f"error: {message.format(out=out)}\n"
 
 
 @pytest.fixture
@@ -189,10 +271,63 @@ def test_truncated_video_keeps_what_was_seen(crowd, tmp_path, key, monkeypatch, 
     patch_judge(monkeypatch)
     cut = half_of_an_avi(crowd, tmp_path)
     out = tmp_path / "out"
-    assert main(["--video", str(cut), "--authority-key", str(key), "--out", str(out), "--quiet"]) == 0
+    assert main(["--video", str(cut), *key, "--out", str(out), "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert 10 < report["frames"] < 60 and report["records"] >= 3
     assert "truncated or corrupt" in caplog.text
+
+
+def still_video(data_dir: Path, folder: Path, frames: int, fps: float) -> Path:
+    """An MJPG clip of one LFW photo, `frames` long at `fps`."""
+    import cv2
+
+    still = cv2.imread(str(data_dir / "lfw-dev" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg"))
+    clip = folder / "still.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), fps, still.shape[1::-1])
+    for _ in range(frames):
+        writer.write(still)
+    writer.release()
+    return clip
+
+
+def test_record_times_are_the_videos_own_from_the_start_time(data_dir, tmp_path, key, monkeypatch):
+    patch_judge(monkeypatch)
+    clip = still_video(data_dir, tmp_path, 8, 10)
+    out = tmp_path / "out"
+    start = ["--start-time", "2026-01-02T04:04:05+01:00"]
+    assert main(["--video", str(clip), *key, "--out", str(out), "--quiet", *start]) == 0
+    (track,) = json.loads((out / "report.json").read_text())["tracks"]
+    assert track["first_seen"] == "2026-01-02T03:04:05.000+00:00"
+    assert track["last_seen"] == "2026-01-02T03:04:05.700+00:00"   # the video's own 10 frames/s
+
+
+def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data_dir, tmp_path, key, monkeypatch):
+    import host.pipeline
+
+    patch_judge(monkeypatch)
+    process = host.pipeline.FrameSelector.process
+
+    def slow(self, frame):   # a detection frame takes 3 frame intervals of the 50 frames/s clip
+        process(self, frame)
+        if self.counts["detection_frames"] and frame.index == self._last_detection:
+            time.sleep(0.06)
+
+    monkeypatch.setattr(host.pipeline.FrameSelector, "process", slow)
+    clip, out = still_video(data_dir, tmp_path, 50, 50), tmp_path / "out"
+    t0 = time.perf_counter()
+    assert main(["--video", str(clip), *key, "--out", str(out), "--quiet", "--realtime"]) == 0
+    assert time.perf_counter() - t0 > 0.9                                   # 50 frames at 50 frames/s: ~1 s
+    report = json.loads((out / "report.json").read_text())
+    assert report["realtime"] and report["frames_dropped"] > 0 and report["frames"] + report["frames_dropped"] == 50
+    cadence = report["cadence"]
+    assert sum(r["frames"] for r in cadence["frames_at"]) == report["frames"] and report["records"] == 1
+    assert cadence["final"]["detect_every"] > 1 or cadence["final"]["score_every"] > 1   # it fell behind
+
+
+def test_realtime_with_a_camera_is_refused(tmp_path, key, no_model, capsys):
+    err = refused(capsys, "--camera", "0", "--realtime", *key, "--out", tmp_path / "out")
+    assert err == "error: --realtime must be given with --video or no source (a camera always runs in real time), " \
+                  "not with --camera 0\n"
 
 
 KILL_SCRIPT = """
@@ -206,7 +341,7 @@ sys.exit(host.run.main(sys.argv[1:]))
 
 def test_kill_9_leaves_only_valid_records(crowd, tmp_path, key):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, "--video", str(crowd), "--authority-key", str(key),
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, "--video", str(crowd), *key,
                              "--out", str(out), "--quiet", "--max-age", "2", "--detect-width", "640"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -222,7 +357,7 @@ def test_kill_9_leaves_only_valid_records(crowd, tmp_path, key):
 
 def test_sigterm_stores_open_tracks(crowd, tmp_path, key):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, "--video", str(crowd), "--authority-key", str(key),
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, "--video", str(crowd), *key,
                              "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -240,15 +375,19 @@ def test_sigterm_stores_open_tracks(crowd, tmp_path, key):
 @pytest.mark.slow
 def test_crowd_clip_one_record_per_person_opened_by_k_shares(crowd, tmp_path, key):
     out = tmp_path / "out"
-    assert main(["--video", str(crowd), "--authority-key", str(key), "--out", str(out), "--quiet"]) == 0
+    assert main(["--video", str(crowd), *key, "--out", str(out), "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text())
     persons = [t for t in report["tracks"] if t["confirmed"]]
     assert report["frames"] == 105 and len(persons) == report["records"] >= 8
     assert sorted(p.name for p in (out / "records").glob("*.fvr")) == sorted(t["record"] for t in persons)
     assert len(list((out / "plots").glob("track-*.svg"))) == len(persons)
-    shares = [str(key.parent / f"share-{h}.json") for h in ("judge", "operator", "dpo")]
-    assert authority(["decrypt", str(out / "records"), "--share", shares[0], "--reason", "t",
+    keys = Path(key[1]).parent
+    shares = [str(keys / f"share-{h}.json") for h in ("judge", "operator", "dpo")]
+    registry = ["--registry", str(keys / "cameras.json")]
+    assert authority(["decrypt", str(out / "records"), *registry, "--share", shares[0], "--reason", "t",
                       "--out", str(tmp_path / "k-1")]) == 2
-    assert authority(["decrypt", str(out / "records"), "--share", shares[1], "--share", shares[2], "--reason",
-                      "warrant", "--out", str(tmp_path / "k")]) == 0
+    assert authority(["decrypt", str(out / "records"), *registry, "--share", shares[1], "--share", shares[2],
+                      "--reason", "warrant", "--out", str(tmp_path / "k")]) == 0
     assert len(list((tmp_path / "k").glob("*.png"))) == len(persons) + 1     # the crops + montage.png
+    assert len(list((tmp_path / "k").glob("*.evidence.json"))) == len(persons)
+    assert authority(["verify", str(out / "records"), *registry]) == 0

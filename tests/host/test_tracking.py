@@ -74,3 +74,43 @@ def test_far_jump_starts_a_new_track():
     tracker.update(0, [det(100, 100)])
     (track, _), = tracker.update(1, [det(600, 400)]).matched
     assert track.id == 2 and len(tracker.tracks) == 2
+
+
+def look(hue_bin: int) -> np.ndarray:
+    """An appearance descriptor with all colour in one hue bin."""
+    v = np.zeros(32)
+    v[hue_bin * 4 + 2] = 1.0
+    return v
+
+
+def test_close_in_position_but_unlike_in_appearance_starts_a_new_track():
+    """One person leaves a spot and another appears in it (an occlusion, no cut): position alone would glue them."""
+    tracker = Tracker(min_hits=1, max_age=5)
+    tracker.update(0, [det(100, 100)], [look(0)])
+    (same, _), = tracker.update(1, [det(101, 100)], [look(0)]).matched
+    (other, _), = tracker.update(2, [det(102, 100)], [look(5)]).matched
+    assert same.id == 1 and other.id == 2 and len(tracker.tracks) == 2
+
+
+def test_one_face_detected_twice_gives_one_track():
+    tracker = Tracker(min_hits=2, max_age=5)
+    for f in range(6):
+        twice = [Detection((100 + f, 100, 40, 40), 0.99), Detection((104 + f, 98, 34, 38), 0.9)]
+        update = tracker.update(f, twice[::-1] if f % 2 else twice)
+        assert [(t.id, d.confidence) for t, d in update.matched] == [(1, 0.99)]
+
+
+def test_a_track_that_stays_on_another_live_one_is_merged_into_the_older():
+    """Track 2 goes unseen and its prediction glides onto track 1's face: after 3 detection frames on it the two
+    are one face, the younger merged into the older; one that looks unlike stays a track of its own."""
+    for other, merged in ((look(0), True), (look(5), False)):
+        tracker = Tracker(min_hits=2, max_age=8)
+        tracker.update(0, [det(100, 100), det(160, 100)], [look(0), other])
+        tracker.update(1, [det(100, 100), det(150, 100)], [look(0), other])
+        for f in range(2, 8):
+            update = tracker.update(f, [det(100, 100)], [look(0)])
+            assert [t.id for t, _ in update.matched] == [1]
+            assert update.merged == [] or f == 7
+        assert [t.id for t in tracker.tracks] == ([1] if merged else [1, 2])
+        assert [(old.id, young.id) for old, young in update.merged] == ([(1, 2)] if merged else [])
+        assert tracker.tracks[0].hits == (10 if merged else 8)

@@ -11,8 +11,8 @@ from hw.build import DEFAULT_CHECKPOINT, face_crops
 from hw.device import ZCU104
 from hw.flow import dataflow_config, to_dataflow
 from quant.export import export_accelerator
-from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
-from quant.qvae import QuantSpec, from_float
+from quant.qat import load_quant_checkpoint, save_quant_checkpoint
+from quant.qvae import QuantSpec, QuantVAE, from_float
 from quant.vae import VAE, VAEConfig
 from quant.vectors import integer_vectors
 

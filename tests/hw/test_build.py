@@ -1,9 +1,11 @@
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from hw.build import DEFAULT_CHECKPOINT, VIVADO_STEPS, main
+from quant.score import DEFAULT_CHECKPOINT as FLOAT_CHECKPOINT
 
 
 def _sha(path):
@@ -69,3 +71,44 @@ def test_shipped_model_meets_its_targets_and_finn_executes_it_exactly(data_dir, 
     assert manifest["verification"]["face_crops"] == 32
     assert manifest["verification"]["mismatching_integers"] == {
         "finn_python": {"encoder": 0, "decoder": 0}, "simulator": {"encoder": 0, "decoder": 0}}
+
+
+QAT = "--checkpoint must be a QAT checkpoint (python -m quant.qat), not {t}"
+OUT = "argument --out: must be a new folder, an empty one or an earlier build (with manifest.json), not {t}"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--vectors", "0"], "argument --vectors: must be a positive integer, not 0"),
+    (["--passes", "-1"], "argument --passes: must be a positive integer, not -1"),
+    (["--search-fps", "-5"], "argument --search-fps: must be a non-negative number, not -5"),
+    (["--search-fps", "fast"], "argument --search-fps: must be a non-negative number, not fast"),
+    (["--faces", "{t}/none"], "argument --faces: must be an LFW folder (pairs.txt and images/), not {t}/none "
+                              "(no such folder)"),
+    (["--out", "{t}/random.pt"], OUT + "/random.pt ({t}/random.pt is a file)"),
+    (["--out", "{t}"], OUT + " (a folder of other files, which the build would delete)"),
+    (["--target", "zcu999"], "argument --target: invalid choice: 'zcu999'"),
+    (["--checkpoint", "{t}/random.pt"], QAT + "/random.pt (UnpicklingError: Weights only load failed)"),
+    (["--checkpoint", "{t}/empty.pt"], QAT + "/empty.pt (empty or truncated)"),
+    (["--checkpoint", "{t}/none.pt"], QAT + "/none.pt (No such file or directory)"),
+    (["--checkpoint", str(FLOAT_CHECKPOINT)], f"--checkpoint must be a QAT checkpoint (python -m quant.qat), not "
+                                              f"{FLOAT_CHECKPOINT} (KeyError: 'spec')"),
+], ids=["zero-vectors", "negative-passes", "negative-fps", "text-fps", "missing-faces", "out-is-a-file",
+        "out-is-another-folder", "unknown-target", "random-checkpoint", "empty-checkpoint", "missing-checkpoint",
+        "float-checkpoint"])
+def test_bad_input_is_one_clear_error_line(args, message, tmp_path, capsys):
+    (tmp_path / "random.pt").write_bytes(np.random.default_rng(0).bytes(4096))
+    (tmp_path / "empty.pt").touch()
+    assert main(["--estimate-only", "--out", str(tmp_path / "out"), *(a.format(t=tmp_path) for a in args)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message.format(t=tmp_path)}") and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folding_that_is_not_one_is_a_clear_error(tiny_checkpoint, tmp_path, capsys):
+    folding = tmp_path / "folding.json"
+    folding.write_text('{"encoder": {}}')
+    rc = main(["--checkpoint", str(tiny_checkpoint), "--estimate-only", "--folding", str(folding),
+               "--out", str(tmp_path / "out")])
+    assert rc == 2 and capsys.readouterr().err == (f"error: --folding must be a folding JSON (written by "
+                                                   f"--search-fps), not {folding} (ValueError: no encoder and decoder "
+                                                   "foldings)\n")

@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
+from eval.quality_eval import degradation_table, spearman_rows
 from quant.degradations import DEGRADATIONS, LEVELS, REFERENCE_LEVEL, degrade
-from quant.quality_eval import degradation_table, spearman_rows
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
+from eval.quant_gate import main as gate_main
+from eval.quant_gate import scores_of
 from host.likelihood import latent_noise
 from host.quality import _stats, crop_features
 from host.scoring import reconstruct
@@ -14,9 +16,8 @@ from hw.build import DEFAULT_CHECKPOINT, face_crops
 from quant.float_backend import FloatBackend
 from quant.qat import load_quant_checkpoint, quantize_train
 from quant.quant_backend import QuantBackend
-from quant.quant_gate import main as gate_main
-from quant.quant_gate import scores_of
 from quant.qvae import QuantSpec
+from quant.score import make_backend
 from quant.score_distill import (
     finest_noise,
     pearson,
@@ -112,8 +113,8 @@ def test_score_agreement_is_the_quality_gates_spearman(trained):
     crops_path, float_ckpt, quant_ckpt = trained
     crops = np.load(crops_path)["crops"]
     mine = score_agreement(load_checkpoint(float_ckpt), load_quant_checkpoint(quant_ckpt), crops[:20], crops[20:])
-    f, q = (scores_of(kind, ckpt, crops[:20], crops[20:]) for kind, ckpt in (("float", float_ckpt),
-                                                                          ("quant", quant_ckpt)))
+    f, q = (scores_of(kind, make_backend(kind, ckpt), crops[:20], crops[20:])
+            for kind, ckpt in (("float", float_ckpt), ("quant", quant_ckpt)))
     gate = {k: spearmanr(f[k], q[k]).statistic for k in f}
     assert mine == pytest.approx(gate, abs=0.02)
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from quant.qat import QuantVAE, load_quant_checkpoint, save_quant_checkpoint
-from quant.qvae import QuantDecoder, QuantEncoder, QuantSpec
+from quant.qat import load_quant_checkpoint, save_quant_checkpoint
+from quant.qvae import QuantDecoder, QuantEncoder, QuantSpec, QuantVAE
 from quant.soup import main, soup
 from quant.vae import VAEConfig
 

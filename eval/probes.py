@@ -1,6 +1,6 @@
 """The degradation probe set: LFW images of evaluation persons, cropped clean and degraded.
 
-    python -m quant.probes --out work/probes.npz
+    python -m eval.probes --out work/probes.npz
 
 Each probe image is degraded (whole image, before detection) by every degradation at levels 1..5
 and cropped by the shared crop function. Where the detector misses the degraded face, the box found
@@ -20,6 +20,16 @@ import numpy as np
 from tqdm import tqdm
 
 from host.faces import FaceDetector, crop_face, main_face, read_rgb
+from quant.cli import (
+    LFW_RULE,
+    CliParser,
+    lfw_folder,
+    load_input,
+    non_negative_int,
+    output_file,
+    positive_int,
+    reports_input_errors,
+)
 from quant.data import pair_persons
 from quant.degradations import DEGRADATIONS, LEVELS, degrade
 
@@ -69,16 +79,18 @@ def build(images: list[Path], workers: int) -> dict:
             "degradations": np.array(list(DEGRADATIONS)), "no_face": len(images) - len(kept)}
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.probes", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lfw", type=Path, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
-    ap.add_argument("-n", type=int, default=500, help="number of probe images (one per person)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the probe draw")
-    ap.add_argument("--workers", type=int, default=2, help="detector processes")
-    ap.add_argument("--out", type=Path, required=True, help="output .npz")
+    ap = CliParser(prog="python -m eval.probes", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lfw", type=lfw_folder, default=DATA / "lfw-dev", help="LFW folder with pairs.txt and images/")
+    ap.add_argument("-n", type=positive_int, default=500, help="number of probe images (one per person)")
+    ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the probe draw")
+    ap.add_argument("--workers", type=positive_int, default=2, help="detector processes")
+    ap.add_argument("--out", type=output_file, required=True, help="output .npz")
     args = ap.parse_args(argv)
-    probes = build(probe_images(args.lfw, args.n, args.seed), args.workers)
+    images = load_input("--lfw", LFW_RULE, lambda p: probe_images(p, args.n, args.seed), args.lfw)
+    probes = build(images, args.workers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **probes)
     print(f"{args.out}: {len(probes['crops'])} probes ({probes['no_face']} without a face), "

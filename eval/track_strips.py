@@ -1,6 +1,6 @@
 """Documentation figure (paper Fig. 7): crops along the longest tracks of a video, scored, the kept one framed.
 
-    python -m quant.track_strips --video ../shared/data/video/crowd.mp4 -o docs/crowd_tracks.png
+    python -m eval.track_strips --video ../shared/data/video/crowd.mp4 -o docs/crowd_tracks.png
 
 Runs the camera pipeline (host/pipeline.py, the simulator of the shipped build) over the video and records
 every scored crop in memory, then draws `--tracks` tracks x `--per-track` crops spread evenly along each,
@@ -17,37 +17,37 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from host.faces import FaceDetector
 from host.judge import build_judge
 from host.pipeline import FrameSelector, Settings
 from host.run import DEFAULT_BUILD
 from host.sources import Frame, video_frames
-from host.vault import Vault
+from host.vault import throwaway_vault
+from quant.cli import CliParser, output_file, positive_int, reports_input_errors
 from quant.plots import plt, save_figure
 
 
 def scored_tracks(video: Path, build: Path, settings: Settings) -> dict[int, list[tuple[int, float, np.ndarray]]]:
-    """Every scored crop of every track of `video` (confirmed tracks only): (frame, score, crop)."""
+    """Every scored crop of every track of `video` that the camera stores: (frame, score, crop)."""
     crops: dict[int, list] = defaultdict(list)
-    confirmed: set[int] = set()
+    stored: set[int] = set()
 
     def keep(track_id: int, frame: Frame, score: float, image: np.ndarray) -> None:
         crops[track_id].append((frame.index, score, image))
 
     def ended(summary: dict, history: list) -> None:
-        if summary["confirmed"]:
-            confirmed.add(summary["track_id"])
+        if summary["record"]:
+            stored.add(summary["track_id"])
 
     judge = build_judge(build)
     with tempfile.TemporaryDirectory() as tmp:
-        sel = FrameSelector(FaceDetector(), judge, Vault(Path(tmp), X25519PrivateKey.generate().public_key()),
-                            settings, "figure", on_track_end=ended, on_score=keep)
+        sel = FrameSelector(FaceDetector(), judge, throwaway_vault(Path(tmp), settings.camera_id)[0], settings,
+                            "figure", on_track_end=ended, on_score=keep)
         for frame in video_frames(video):
             sel.process(frame)
         sel.finish()
-    return {t: c for t, c in crops.items() if t in confirmed}
+    return {t: c for t, c in crops.items() if t in stored}
 
 
 def plot_strips(tracks: dict[int, list], out: Path, n_tracks: int, per_track: int) -> None:
@@ -77,14 +77,15 @@ def plot_strips(tracks: dict[int, list], out: Path, n_tracks: int, per_track: in
     save_figure(fig, out)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.track_strips", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CliParser(prog="python -m eval.track_strips", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--video", type=Path, required=True, help="video to run the camera pipeline on")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="build folder whose simulator scores")
-    ap.add_argument("--tracks", type=int, default=6, help="how many of the longest tracks to draw")
-    ap.add_argument("--per-track", type=int, default=8, help="crops per track")
-    ap.add_argument("-o", "--out", type=Path, required=True, help="PNG to write (holds face pixels)")
+    ap.add_argument("--tracks", type=positive_int, default=6, help="how many of the longest tracks to draw")
+    ap.add_argument("--per-track", type=positive_int, default=8, help="crops per track")
+    ap.add_argument("-o", "--out", type=output_file, required=True, help="PNG to write (holds face pixels)")
     args = ap.parse_args(argv)
     plot_strips(scored_tracks(args.video, args.build, Settings()), args.out, args.tracks, args.per_track)
     print(f"wrote {args.out}")

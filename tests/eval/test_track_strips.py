@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cv2
 
+from eval.track_strips import main
 from host.walkby import walkby_clip
-from quant.track_strips import main
 
 
 def test_track_strips_on_a_walkby_video(tmp_path):

@@ -1,6 +1,6 @@
 """Throughput of the float VAE on this machine: training images/s and scoring faces/s (L = 10).
 
-    python -m quant.bench --checkpoint quant/checkpoints/upsample/vae_float_c32_upsample.pt
+    python -m eval.bench_vae --checkpoint quant/checkpoints/upsample/vae_float_c32_upsample.pt
 
 Times `--repeats` training steps at the paper's batch (forward + backward + Adam) and the scoring of
 `--faces` real-looking crops (1 encoder + L decoder passes + host maths), after one warm-up each.
@@ -20,7 +20,9 @@ import torch
 from host.likelihood import L_SAMPLES
 from host.quality import crop_features
 from host.scoring import VAEBackend, reconstruct
+from quant.cli import CliParser, load_input, non_negative_int, positive_int, reports_input_errors
 from quant.float_backend import FloatBackend
+from quant.score import MODEL_RULES
 from quant.train import TrainConfig, negative_elbo, to_input
 from quant.vae import VAE
 
@@ -54,20 +56,21 @@ def scoring_faces_per_second(backend: VAEBackend, crops: np.ndarray) -> float:
     return faces / (time.perf_counter() - t0)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CliParser(prog="python -m eval.bench_vae", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, nargs="+", required=True, help="float checkpoints to time")
-    ap.add_argument("--faces", type=int, default=128, help="crops scored for the scoring figure")
-    ap.add_argument("--repeats", type=int, default=5, help="timed training steps")
-    ap.add_argument("--train-images", type=int, default=18630, help="images per epoch for the epoch estimate")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--faces", type=positive_int, default=128, help="crops scored for the scoring figure")
+    ap.add_argument("--repeats", type=positive_int, default=5, help="timed training steps")
+    ap.add_argument("--train-images", type=positive_int, default=18630, help="images per epoch for the epoch estimate")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for ckpt in args.checkpoint:
-        backend = FloatBackend(ckpt)
+        backend = load_input("--checkpoint", MODEL_RULES["float"], FloatBackend, ckpt)
         train_ips = training_images_per_second(VAE(backend.model.cfg), TrainConfig().batch, args.repeats)
         score_fps = scoring_faces_per_second(backend, benchmark_crops(args.faces))
         print(f"{backend.model.cfg.name}: training {train_ips:.1f} images/s "

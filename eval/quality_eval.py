@@ -1,12 +1,12 @@
 """Does the score measure quality? The degradation table of every score variant, side by side.
 
-    python -m quant.probes --out work/probes.npz          # once: crop the probes (about 9 minutes)
-    python -m quant.data ../shared/data/lfw-dev/images --exclude-pairs ../shared/data/lfw-dev/pairs.txt \
+    python -m eval.probes --out work/probes.npz          # once: crop the probes (about 9 minutes)
+    python -m quant.data ../shared/data/lfw-dev/images --exclude-pairs ../shared/data/lfw-dev/pairs.txt \\
         -o work/reference_crops.npz                       # once: good faces of the probes' domain
-    python -m quant.quality_eval --checkpoint quant/checkpoints/upsample/vae_float_c32_upsample.pt \
+    python -m eval.quality_eval --checkpoint quant/checkpoints/upsample/vae_float_c32_upsample.pt \\
         --probes work/probes.npz --reference-crops work/reference_crops.npz
 
-For each probe (LFW images of evaluation persons, `quant.probes`) and each degradation: the fraction of
+For each probe (LFW images of evaluation persons, `eval.probes`) and each degradation: the fraction of
 images whose clean crop scores higher than the copy degraded at the reference severity, and the mean
 (over images) Spearman correlation between severity (0 = clean, 1..5) and score. Fits the score
 reference first, on good faces of the deployment's kind (``--reference-crops``, e.g. the LFW images of
@@ -30,11 +30,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from eval.plots import plot_severity
 from host.quality import Reference, crop_features, quality_scores
 from host.scoring import VAEBackend, reconstruct
+from quant.cli import CliParser, load_input, non_negative_int, reports_input_errors
 from quant.degradations import DEGRADATIONS, REFERENCE_LEVEL, severity_series
-from quant.plots import plot_severity
-from quant.score import BACKENDS, make_backend
+from quant.score import BACKENDS, MODEL_RULES, make_backend
 from quant.train import load_crops
 
 CHUNK = 64
@@ -103,6 +104,9 @@ def evaluate(backend: VAEBackend, probes: dict, good_faces: np.ndarray, design_p
     }
 
 
+CROPS_RULE = "a crops file (python -m quant.data)"
+
+
 def validation_crops(checkpoint: Path) -> np.ndarray:
     """The held-out crops of a checkpoint's training run (data files named in its report)."""
     report = json.loads((checkpoint.parent / "report.json").read_text())
@@ -111,25 +115,29 @@ def validation_crops(checkpoint: Path) -> np.ndarray:
     return crops[np.array(ckpt["val_indices"])]
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.quality_eval", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CliParser(prog="python -m eval.quality_eval", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (report.json beside it)")
     ap.add_argument("--backend", choices=[b for b in BACKENDS if b != "sim"], default="float",
                     help="float or quant (a quant.qat checkpoint)")
-    ap.add_argument("--probes", type=Path, required=True, help="probe crops from python -m quant.probes")
+    ap.add_argument("--probes", type=Path, required=True, help="probe crops from python -m eval.probes")
     ap.add_argument("--reference-crops", type=Path,
                     help="crops of good faces from the deployment's domain (quant.data output) to fit the score "
                          "reference on; default: the checkpoint's held-out validation crops")
-    ap.add_argument("--design-probes", type=int, default=100,
+    ap.add_argument("--design-probes", type=non_negative_int, default=100,
                     help="how many leading probes were used while designing the scores (default 100)")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    probes = dict(np.load(args.probes))
-    backend = make_backend(args.backend, args.checkpoint)
-    good_faces = load_crops([args.reference_crops]) if args.reference_crops else validation_crops(args.checkpoint)
+    probes = load_input("--probes", "a probe file (python -m eval.probes)", lambda p: dict(np.load(p)), args.probes)
+    backend = load_input("--checkpoint", MODEL_RULES[args.backend], lambda p: make_backend(args.backend, p),
+                         args.checkpoint)
+    good_faces = load_input("--reference-crops", CROPS_RULE, lambda p: load_crops([p]), args.reference_crops) \
+        if args.reference_crops else load_input("--checkpoint", "a checkpoint with its report.json and data",
+                                                validation_crops, args.checkpoint)
     result = evaluate(backend, probes, good_faces, args.design_probes)
     result["reference_crops"] = str(args.reference_crops or "validation split of the checkpoint's training data")
     out = args.checkpoint.parent

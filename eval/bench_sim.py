@@ -1,6 +1,6 @@
 """Simulator against float PyTorch: faces/s on this machine, in one run, as a ratio.
 
-    python -m quant.bench_sim --build bitstreams/zcu104-vae_w4a4_c24 \\
+    python -m eval.bench_sim --build bitstreams/zcu104-vae_w4a4_c24 \\
         --float quant/checkpoints/upsample_c24/vae_float_c24_upsample.pt
 
 Both score the same `--faces` crops the same way: 1 encoder pass + L = 10 decoder passes + the host's
@@ -21,11 +21,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from eval.bench_vae import benchmark_crops, scoring_faces_per_second
 from host.accelerated import simulated_vae
 from host.likelihood import L_SAMPLES, latent_noise
 from host.scoring import VAEBackend
-from quant.bench import benchmark_crops, scoring_faces_per_second
+from quant.cli import CliParser, load_input, non_negative_int, positive_int, reports_input_errors
 from quant.float_backend import FloatBackend
+from quant.score import MODEL_RULES
 
 
 def faces_per_second(backend: VAEBackend, crops: np.ndarray) -> tuple[float, float]:
@@ -38,19 +40,21 @@ def faces_per_second(backend: VAEBackend, crops: np.ndarray) -> tuple[float, flo
     return whole, len(crops) / (time.perf_counter() - t0)
 
 
+@reports_input_errors
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quant.bench_sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CliParser(prog="python -m eval.bench_sim", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", type=Path, required=True, help="hw build folder (simulator artefacts)")
     ap.add_argument("--float", dest="float_ckpt", type=Path, required=True, help="float checkpoint to compare")
-    ap.add_argument("--faces", type=int, default=64, help="crops scored per backend")
-    ap.add_argument("--repeats", type=int, default=5, help="rounds, each timing both backends in turn")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--faces", type=positive_int, default=64, help="crops scored per backend")
+    ap.add_argument("--repeats", type=positive_int, default=5, help="rounds, each timing both backends in turn")
+    ap.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     crops = benchmark_crops(args.faces)
-    backends = {"simulator": simulated_vae(args.build), "float PyTorch": FloatBackend(args.float_ckpt)}
+    backends = {"simulator": load_input("--build", MODEL_RULES["sim"], simulated_vae, args.build),
+                "float PyTorch": load_input("--float", MODEL_RULES["float"], FloatBackend, args.float_ckpt)}
     rounds = np.array([[faces_per_second(b, crops) for b in backends.values()]
                        for _ in tqdm(range(args.repeats), desc="rounds", leave=False)])  # (round, backend, kind)
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), {args.faces} faces, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quant.bench_sim import main
+from eval.bench_sim import main
 from tests.conftest import BUILD, FLOAT_C24
 
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from eval.probes import probe_crops, probe_images
+from eval.quality_eval import degradation_table, features_of
 from host.quality import DEFAULT_SCORE, Reference, quality_scores
 from quant.degradations import DEGRADATIONS
 from quant.float_backend import FloatBackend
-from quant.probes import probe_crops, probe_images
-from quant.quality_eval import degradation_table, features_of
 from quant.score import DEFAULT_CHECKPOINT
 
 DESIGN_PROBES = 100  # the first 100 probes were looked at while the scores were designed
