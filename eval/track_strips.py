@@ -28,8 +28,10 @@ from quant.cli import CliParser, output_file, positive_int, reports_input_errors
 from quant.plots import plt, save_figure
 
 
-def scored_tracks(video: Path, build: Path, settings: Settings) -> dict[int, list[tuple[int, float, np.ndarray]]]:
-    """Every scored crop of every track of `video` that the camera stores: (frame, score, crop)."""
+def scored_tracks(video: Path, build: Path, settings: Settings
+                  ) -> tuple[dict[int, list[tuple[int, float, np.ndarray]]], dict[str, int]]:
+    """Every scored crop of every track of `video` that the camera stores, (frame, score, crop), and the run's
+    counts (frames, tracks, records, cuts, false faces, ...)."""
     crops: dict[int, list] = defaultdict(list)
     stored: set[int] = set()
 
@@ -47,7 +49,7 @@ def scored_tracks(video: Path, build: Path, settings: Settings) -> dict[int, lis
         for frame in video_frames(video):
             sel.process(frame)
         sel.finish()
-    return {t: c for t, c in crops.items() if t in stored}
+    return {t: c for t, c in crops.items() if t in stored}, dict(sel.counts)
 
 
 def plot_strips(tracks: dict[int, list], out: Path, n_tracks: int, per_track: int) -> None:
@@ -87,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-track", type=positive_int, default=8, help="crops per track")
     ap.add_argument("-o", "--out", type=output_file, required=True, help="PNG to write (holds face pixels)")
     args = ap.parse_args(argv)
-    plot_strips(scored_tracks(args.video, args.build, Settings()), args.out, args.tracks, args.per_track)
-    print(f"wrote {args.out}")
+    tracks, counts = scored_tracks(args.video, args.build, Settings())
+    plot_strips(tracks, args.out, args.tracks, args.per_track)
+    print(f"wrote {args.out} ({min(args.tracks, len(tracks))} of {len(tracks)} stored tracks); counts: {counts}")
     return 0
 
 

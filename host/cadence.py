@@ -6,7 +6,8 @@ watches the share of wall time the main loop spends processing frames rather tha
 over windows of `WINDOW` seconds. Busy beyond `BEHIND` (the program falls behind: frames are being dropped)
 raises score-every first (it costs no person, only choice), then detect-every, one step per window, up to the
 user's bounds; when the busy share would stay below `HEADROOM` after one step back (estimated as busy x K /
-(K - 1)), it lowers detect-every first, then score-every, never below the user's starting values.
+(K - 1)), it lowers detect-every first, then score-every, never below the user's starting values. A window busy beyond
+`BEHIND` with both bounds reached counts in `behind_at_bounds`: the program cannot keep up within its bounds.
 """
 
 from __future__ import annotations

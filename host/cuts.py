@@ -6,13 +6,19 @@ or auto-exposure) exceeds `CUT_DISTANCE` and their mean absolute difference exce
 levels (so that two nearly flat frames, whose correlation is noise, never count). Measured on the six real
 clips of ../shared/data/video (docs/camera.md): the 7 cuts lie at 0.38..1.0, the 1,587 other frame pairs at
 most at 0.19 (a dancing crowd); thresholds chosen on cuts-dance, crowd and expressions, confirmed on the
-other three.
+other three. In real time `marked` runs the test on every frame the camera delivers, before frames are dropped:
+two frames further apart differ more, and a moving crowd then looks like a cut.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
 import cv2
 import numpy as np
+
+from host.sources import Frame
 
 THUMB = (32, 18)          # thumbnail width, height (16:9; other aspect ratios are squeezed alike every frame)
 PRESAMPLE = 8             # frames are first subsampled to 8x the thumbnail (nearest), then area-averaged
@@ -53,3 +59,10 @@ class CutDetector:
             return False
         corr, diff = cut_distance(previous, thumb)
         return corr > self.distance and diff > self.mean_diff
+
+
+def marked(frames: Iterable[Frame]) -> Iterator[Frame]:
+    """The same frames, each with `cut` set by one `CutDetector` that sees every one of them."""
+    detector = CutDetector()
+    for frame in frames:
+        yield replace(frame, cut=detector.is_cut(frame.rgb))

@@ -35,7 +35,7 @@ from host.vault import Vault, VaultError, utc_iso
 log = logging.getLogger(__name__)
 MAX_CLIP = 25      # detections on each side of the best a clip may hold
 BLAS_THREADS = 1   # numpy's BLAS threads while the pipeline runs (see `blas_threads`)
-MIN_FACE = 20.0    # default smallest face, full-frame pixels (docs/camera.md: chosen on the six real clips)
+MIN_FACE = 40.0    # default smallest face, full-frame pixels (docs/camera.md: chosen on the six real clips)
 
 
 def blas_threads(count: int):
@@ -215,8 +215,8 @@ class FrameSelector:
         """Detect (on a frame `cadence.detect_every` source frames after the last detection or later), track,
         score the crops of the faces seen (each track's every `cadence.score_every`-th), keep each track's best."""
         self.counts["frames"] += 1
-        with self.timer("cut"):
-            cut = self.cuts.is_cut(frame.rgb)
+        with self.timer("cut"):   # unless the frame was tested as it came (real time: host/cuts.py `marked`)
+            cut = self.cuts.is_cut(frame.rgb) if frame.cut is None else frame.cut
         if cut:   # a new shot (or a moved camera): nobody's track continues into it
             self.counts["cuts"] += 1
             for track in self.tracker.finish():

@@ -41,6 +41,7 @@ if __package__ in (None, ""):  # run as a script (python host/run.py): make the 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tqdm import tqdm
 
+from host import cuts
 from host.accelerated import BundleError, load_manifest
 from host.cadence import CadenceController
 from host.faces import FaceDetector
@@ -258,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("records are encrypted to key %s of period %s (until %s)", period.key_id, period.id, utc_iso(period.end))
     frames = open_source(args)
     judge, model_id = make_judge(args)
-    live = Newest(frames) if realtime(args) else None
+    live = Newest(cuts.marked(frames)) if realtime(args) else None
     if live is not None:
         frames = live
     elif args.prefetch:

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -41,6 +41,7 @@ class Frame:
     index: int
     time: float          # capture time, seconds since the epoch
     rgb: np.ndarray      # (H, W, 3) uint8
+    cut: bool | None = None   # a new shot starts here or at a frame dropped just before it (None: not tested)
 
 
 def _capture_info(cap: cv2.VideoCapture) -> tuple[float, int]:
@@ -217,7 +218,8 @@ def prefetched(frames: Iterable[Frame], depth: int = PREFETCH) -> Iterator[Frame
 class Newest:
     """A live source read by a background thread into a one-frame slot: iterating gives the newest frame each
     time (waiting only when none has come since the last one), never a queue of old ones. A frame replaced
-    before it was taken is dropped and counted in `dropped`. Errors and closing as in `prefetched`."""
+    before it was taken is dropped and counted in `dropped`; a dropped frame that starts a new shot (`cut`) passes
+    that mark to the frame replacing it. Errors and closing as in `prefetched`."""
 
     def __init__(self, frames: Iterable[Frame]) -> None:
         self.frames = frames
@@ -232,7 +234,8 @@ class Newest:
             with ready:
                 if isinstance(item, Frame) and slot:   # the frame before was not taken: replaced
                     self.dropped += 1
-                    slot.clear()
+                    if slot.pop().cut:
+                        item = replace(item, cut=True)
                 slot.append(item)                      # the end comes last: after the newest frame
                 ready.notify()
             return not stop.is_set()

@@ -10,7 +10,8 @@ however close: position alone cannot glue two people together, the detection sta
 Hungarian algorithm picks the cheapest pairing of all tracks at once. Two detections of one face (boxes that
 overlap by more than `DUPLICATE_OVERLAP` of the smaller) count once, the more confident; two live tracks
 whose boxes (predicted where unseen) overlap by IoU > `DUPLICATE_IOU` on `DUPLICATE_UPDATES` detection frames in a
-row, and do not look unlike, are one face: the younger is merged into the older. A track is born tentative and
+row, do not look unlike and were never both seen on one frame (two people crossing were), are one face: the
+younger is merged into the older. A track is born tentative and
 confirmed after `min_hits` matches; it ends after `max_age` frames without one.
 """
 
@@ -117,6 +118,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self._next_id = 1
         self._overlapping: dict[tuple[int, int], int] = {}   # (older id, younger id): detection frames in a row
+        self._apart: set[tuple[int, int]] = set()              # (older id, younger id) once both seen on one frame
 
     def geometric_cost(self, box: np.ndarray, det: Detection) -> float:
         d = np.asarray(det.box, np.float64)
@@ -154,6 +156,8 @@ class Tracker:
                 pairs.append((len(live) - 1, c))
         for r, c in pairs:
             live[r].matched(detections[c], frame, self.min_hits, looks[c])
+        seen = sorted(live[r].id for r, _ in pairs)
+        self._apart |= {(a, b) for i, a in enumerate(seen) for b in seen[i + 1:]}
         merged = self._merge_duplicates(live, frame)
         self.tracks = [t for t in live if all(t is not young for _, young in merged)]
         survivor = {young.id: old for old, young in merged}   # (oldest first: a survivor is never merged itself)
@@ -167,7 +171,7 @@ class Tracker:
         by_age = sorted(live, key=lambda t: t.id)
         for i, old in enumerate(by_age):
             for young in by_age[i + 1:]:
-                if old.id in gone or young.id in gone:
+                if old.id in gone or young.id in gone or (old.id, young.id) in self._apart:
                     continue
                 alike = old.look is None or young.look is None or distance(old.look, young.look) <= APPEARANCE_GATE
                 if not alike or iou(old.predicted(frame), young.predicted(frame)) <= DUPLICATE_IOU:
@@ -179,6 +183,8 @@ class Tracker:
                     merged.append((old, young))
                     gone.add(young.id)
         self._overlapping = {k: n for k, n in overlapping.items() if not gone & set(k)}
+        alive = {t.id for t in live} - gone
+        self._apart = {k for k in self._apart if set(k) <= alive}
         return merged
 
     def finish(self) -> list[Track]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from host.bench import run_pipeline, stream_frames
 from host.judge import build_judge
 from host.pipeline import Settings
@@ -36,3 +38,16 @@ def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path):
     assert offline["frames"] == 40 and offline["persons"] >= 1 and "stored_boxes" not in offline
     assert live["frames"] + live["frames_dropped"] == live["frames_offered"] == 40 and live["camera_fps"] == 25
     assert isinstance(live["kept_up"], bool) and isinstance(live["persons_lost"], list) and live["cadence"]["final"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--clips", "{t}/none.mp4"], "--video and --clips must be video files, not {t}/none.mp4"),
+    (["--clips", "--fps", "0"], "--fps must be > 0 and --stream-frames >= 0, not 0.0 and 10000"),
+    (["--clips", "--build", "{t}"], "--build must be a build folder: "),
+])
+def test_bad_input_is_refused_before_any_work(args, message, tmp_path, capsys):
+    from host.bench import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([a.format(t=tmp_path) for a in args])
+    assert exc.value.code == 2 and f"error: {message.format(t=tmp_path)}" in capsys.readouterr().err

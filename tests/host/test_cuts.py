@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host.cuts import CutDetector
+from host.cuts import CutDetector, marked
+from host.sources import array_frames
 
 
 def scene(seed: int, shift: int = 0) -> np.ndarray:
@@ -33,3 +34,10 @@ def test_nearly_flat_frames_are_never_a_cut():
 def test_thresholds_are_checked():
     with pytest.raises(ValueError, match=r"cut distance must be in \(0, 2\].*not 3"):
         CutDetector(distance=3)
+
+
+def test_marked_tests_every_frame_as_it_comes():
+    flat, other = np.zeros((36, 64, 3), np.uint8), np.zeros((36, 64, 3), np.uint8)
+    flat[:, :32], other[:18] = 200, 200                       # left half bright, then top half: a new shot
+    frames = list(marked(array_frames([flat, flat, other, other])))
+    assert [f.cut for f in frames] == [False, False, True, False]

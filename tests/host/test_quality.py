@@ -38,7 +38,7 @@ def test_reference_round_trips_and_needs_enough_crops(tmp_path):
     assert Reference.load(tmp_path / "ref.json") == ref
     with pytest.raises(ValueError, match="at least 10 crops, not 3"):
         Reference.fit(_feats(3))
-    with pytest.raises(FileNotFoundError, match=r"run python -m quant\.quality_eval"):
+    with pytest.raises(FileNotFoundError, match=r"run python -m eval\.quality_eval"):
         Reference.load(tmp_path / "missing.json")
 
 

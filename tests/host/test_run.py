@@ -199,7 +199,8 @@ BAD_OPTIONS = [
     (["--clip", "99"], "clip must be 0..25 detections on each side of the best, not 99"),
     (["--min-face", "0"], "--min-face must be a positive number of pixels, not 0"),
     (["--max-score-every", "0"], "--max-score-every must be a positive integer, not 0"),
-    (["--detect-every", "3", "--max-detect-every", "2"], "--max-detect-every must be at least --detect-every (3), not 2"),
+    (["--detect-every", "3", "--max-detect-every", "2"],
+     "--max-detect-every must be at least --detect-every (3), not 2"),
     (["--realtime", "--max-age", "3"], "--max-age must be at least --max-detect-every (4), not 3"),
     (["--camera-id", "../cam"], "camera id must be 1-64 letters, digits, '_', '.', '-', not '../cam'"),
 ]

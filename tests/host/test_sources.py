@@ -163,3 +163,12 @@ def test_newest_raises_the_sources_error_after_its_last_frame_and_closes_it_when
     next(frames)
     frames.close()
     assert closed.is_set() and not _readers()
+
+
+def test_a_dropped_frames_cut_mark_passes_to_the_frame_that_replaces_it():
+    frames = [Frame(i, float(i), np.zeros((2, 2, 3), np.uint8), cut=i == 1) for i in range(3)]
+    live = iter(Newest(frames))
+    first = next(live)
+    time.sleep(0.05)                                             # the reader puts frames 1 and 2 meanwhile
+    taken = [first, *live]
+    assert taken[-1].index == 2 and sum(bool(f.cut) for f in taken) == 1

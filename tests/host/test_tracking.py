@@ -101,16 +101,23 @@ def test_one_face_detected_twice_gives_one_track():
 
 
 def test_a_track_that_stays_on_another_live_one_is_merged_into_the_older():
-    """Track 2 goes unseen and its prediction glides onto track 1's face: after 3 detection frames on it the two
-    are one face, the younger merged into the older; one that looks unlike stays a track of its own."""
+    """Track 1 goes unseen and its prediction glides onto track 2, born meanwhile where the face was found
+    again: after 3 detection frames on it the two are one face, the younger merged into the older; one that
+    looks unlike stays a track of its own."""
     for other, merged in ((look(0), True), (look(5), False)):
-        tracker = Tracker(min_hits=2, max_age=8)
-        tracker.update(0, [det(100, 100), det(160, 100)], [look(0), other])
-        tracker.update(1, [det(100, 100), det(150, 100)], [look(0), other])
-        for f in range(2, 8):
-            update = tracker.update(f, [det(100, 100)], [look(0)])
-            assert [t.id for t, _ in update.matched] == [1]
-            assert update.merged == [] or f == 7
-        assert [t.id for t in tracker.tracks] == ([1] if merged else [1, 2])
-        assert [(old.id, young.id) for old, young in update.merged] == ([(1, 2)] if merged else [])
-        assert tracker.tracks[0].hits == (10 if merged else 8)
+        tracker = Tracker(min_hits=2, max_age=12)
+        tracker.update(0, [det(100, 100)], [look(0)])
+        tracker.update(1, [det(110, 100)], [look(0)])
+        merges = []
+        for f in range(2, 13):
+            merges += [(old.id, young.id) for old, young in tracker.update(f, [det(200, 100)], [other]).merged]
+        assert merges == ([(1, 2)] if merged else []) and [t.id for t in tracker.tracks] == ([1] if merged else [1, 2])
+        assert tracker.tracks[0].hits == (13 if merged else 2)
+
+
+def test_two_tracks_once_seen_together_are_never_merged():
+    tracker = Tracker(min_hits=2, max_age=12)
+    tracker.update(0, [det(100, 100), det(160, 100)], [look(0), look(0)])
+    tracker.update(1, [det(100, 100), det(150, 100)], [look(0), look(0)])   # 2 then hides behind 1, coasting onto it
+    assert all(tracker.update(f, [det(100, 100)], [look(0)]).merged == [] for f in range(2, 10))
+    assert [t.id for t in tracker.tracks] == [1, 2]
