@@ -1,6 +1,6 @@
 """Documentation figure (paper Fig. 7): crops along the longest tracks of a video, scored, the kept one framed.
 
-    python -m eval.track_strips --video ../shared/data/video/crowd.mp4 -o docs/crowd_tracks.png
+    python -m eval.track_strips --video ../shared/data/video/crowd.mp4 --tracks 24 -o docs/clips/crowd_tracks.png
 
 Runs the camera pipeline (host/pipeline.py, the simulator of the shipped build) over the video and records
 every scored crop in memory, then draws `--tracks` tracks x `--per-track` crops spread evenly along each,
