@@ -369,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     except (VaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:   # e.g. a read-only vault: the access log is written before any record is opened
+        print(f"error: cannot use {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -82,6 +82,24 @@ def test_decrypt_writes_crops_montage_and_log(authority, tmp_path, capsys):
     assert entries[0]["holders"] == ["operator", "judge"] and entries[0]["reason"] == "warrant 17"
 
 
+def test_an_access_log_that_cannot_be_written_stops_decrypt_before_any_record_is_opened(authority, tmp_path,
+                                                                                         capsys, monkeypatch):
+    keys, records, _ = authority
+    log = records / access_log.LOG_FILE
+
+    def read_only(path, entry):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(access_log, "append", read_only)
+    out = tmp_path / "opened"
+    args = ["decrypt", str(records), "--registry", str(keys / "cameras.json"), "--share",
+            str(keys / "share-operator.json"), "--share", str(keys / "share-judge.json"), "--reason", "w",
+            "--out", str(out)]
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"error: cannot use {log}: Permission denied\n"
+    assert not out.exists() or not list(out.glob("*.png"))
+
+
 def test_one_share_is_refused_and_nothing_written(authority, tmp_path, capsys):
     keys, records, _ = authority
     out = tmp_path / "opened"
