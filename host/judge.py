@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from host.quality import DEFAULT_SCORE, Reference, crop_features, quality_scores
+from host.pose import detection_features
+from host.quality import DEFAULT_SCORE, Reference, crop_features, missing_for, quality_scores
 from host.scoring import VAEBackend, reconstruct
 
 REFERENCE_FILE = "score_reference.json"   # a build folder's score reference (the quantized model's own)
@@ -19,11 +20,31 @@ class QualityJudge:
     reference: Reference
     variant: str = DEFAULT_SCORE
 
-    def score(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 crops (N, 64, 64) -> the `variant` score and the raw log RP, float64 (N,) each."""
+    def __post_init__(self) -> None:
+        lacking = missing_for(self.variant, None, self.reference)
+        if lacking:
+            raise ValueError(f"score variant {self.variant} needs {', '.join(lacking)}: refit the reference "
+                             "(python -m eval.quality_eval --reference-crops, or the camera's --calibrate)")
+
+    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None,
+                 landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every score feature of uint8 crops (N, 64, 64); with the detections' boxes (N, 4) and landmarks
+        (N, 5, 2) in source pixels also their pose and size."""
+        feats = crop_features(reconstruct(self.backend, crops))
+        if boxes is not None:
+            feats.update(detection_features(boxes, landmarks))
+        return feats
+
+    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None,
+              landmarks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 crops (N, 64, 64) (and their detections, for variants that see pose and size) -> the
+        `variant` score and the raw log RP, float64 (N,) each."""
         if not len(crops):
             return np.zeros(0), np.zeros(0)
-        feats = crop_features(reconstruct(self.backend, crops))
+        feats = self.features(crops, boxes, landmarks)
+        lacking = missing_for(self.variant, feats, self.reference)
+        if lacking:
+            raise ValueError(f"score variant {self.variant} needs {', '.join(lacking)}")
         return quality_scores(feats, self.reference)[self.variant], feats["log_rp"]
 
 

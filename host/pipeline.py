@@ -27,6 +27,7 @@ from host.cuts import CutDetector
 from host.facelike import is_face_track, why_not_a_face
 from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
 from host.judge import QualityJudge
+from host.pose import landmark_array
 from host.schedule import DAY
 from host.sources import Frame
 from host.tracking import Track, Tracker
@@ -190,13 +191,16 @@ def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int, min_face:
 class FrameSelector:
     """Runs the pipeline frame by frame; `finish` stores every open track. See the module docstring."""
 
-    def __init__(self, detector: FaceDetector, judge: QualityJudge, vault: Vault, settings: Settings,
+    def __init__(self, detector: FaceDetector, judge: QualityJudge, vault: Vault | None, settings: Settings,
                  model_id: str, on_track_end: Callable[[dict, list], None] | None = None,
-                 on_score: Callable[[int, Frame, float, np.ndarray], None] | None = None) -> None:
+                 on_score: Callable[[int, Frame, float, np.ndarray], None] | None = None,
+                 reference_id: str | None = None) -> None:
         """`on_track_end(summary, history)` sees each ended track's summary and (time, score) history;
-        `on_score(track id, frame, score, crop)` every scored crop (evaluation tools only: it gets pixels)."""
+        `on_score(track id, frame, score, crop)` every scored crop, once per crop of the batch just scored, in
+        its order (evaluation and calibration only: it gets pixels). `vault` None: persons are counted, no record
+        is made (a calibration run). `reference_id`: the score reference's digest, named in each record."""
         self.detector, self.judge, self.vault, self.settings = detector, judge, vault, settings
-        self.model_id = model_id
+        self.model_id, self.reference_id = model_id, reference_id
         self.on_track_end, self.on_score = on_track_end, on_score
         self.tracker = Tracker(min_hits=settings.min_hits, max_age=settings.max_age, gate=settings.gate)
         self.keepers: dict[int, Keeper] = {}
@@ -244,7 +248,8 @@ class FrameSelector:
         new_best = set()
         if crops is not None:
             with self.timer("score"):
-                scores, log_rps = self.judge.score(crops)
+                scores, log_rps = self.judge.score(crops, np.array([d.box for _, d in due]),
+                                                   landmark_array([d.landmarks for _, d in due]))
             self.counts["faces_scored"] += len(crops)
             for (track, _), score, lrp in zip(due, scores, log_rps, strict=True):
                 keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time, self.settings.clip))
@@ -281,8 +286,10 @@ class FrameSelector:
         if track.confirmed and not face:
             self.counts["false_faces"] += 1
             summary["dropped"] = why_not_a_face(track.facelike, track.hits)
-        if track.confirmed and face and keeper is not None and keeper.image is not None:
+        person = track.confirmed and face and keeper is not None and keeper.image is not None
+        if person:
             self.counts["persons"] += 1
+        if person and self.vault is not None:   # no vault: a calibration run, which stores nothing
             name = f"{self.settings.camera_id}-{self.run_stamp}-t{track.id:05d}"
             summary["record"] = f"{name}.fvr"
             meta = self._metadata(keeper)
@@ -301,6 +308,7 @@ class FrameSelector:
         return {"camera_id": self.settings.camera_id, "track_id": keeper.track_id, **keeper.times(),
                 "score": keeper.best_score, "score_variant": self.judge.variant, "log_rp": keeper.best_log_rp,
                 "faces_scored": len(keeper.history), "model": self.model_id,
+                **({"score_reference": self.reference_id} if self.reference_id else {}),
                 "expires": utc_iso(keeper.last_time + self.settings.retention_days * DAY)}
 
     def _retry_pending(self) -> None:

@@ -27,17 +27,23 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from host.pose import POSE_FEATURES, SIZE_FEATURE
 from host.scoring import Reconstruction
 
 LN2 = math.log(2)
 MAD_TO_SIGMA = 1 / 0.6745  # median absolute deviation -> standard deviation of a Gaussian
 MIN_REFERENCE_CROPS = 10
+ROBUST_Z = 3.0        # a calibrating camera keeps faces within this many robust sigmas of the median
+LATENT_RIDGE = 1e-3   # added to the latent covariance's diagonal (latents are O(1)): invertible with few faces
+LATENT_TERM = "latent_distance"
+EXPOSURE_MEAN, EXPOSURE_STD = 110.0, 54.0  # median grey level and contrast of the 1,549 LFW reference crops
+DETECTION_TERMS = (*POSE_FEATURES, SIZE_FEATURE)
 _EPS = 1e-6
 
 
@@ -64,6 +70,7 @@ def crop_features(rec: Reconstruction) -> dict[str, np.ndarray]:
         "png_bits": png_bits(crops),
         "residual_noise": finest_noise(residual).astype(np.float64),
         "contrast": rec.x.std(axis=(1, 2)).astype(np.float64),
+        "mu_z": np.asarray(rec.mu_z, dtype=np.float64),
     }
 
 
@@ -88,24 +95,75 @@ def log_normal_cdf(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def _inliers(columns: np.ndarray) -> np.ndarray:
+    """Rows within ROBUST_Z robust standard deviations of the median in every column (NaN counts as typical)."""
+    z = np.abs(columns - np.nanmedian(columns, axis=0)) / _robust_scale(columns)
+    return (np.nan_to_num(z) < ROBUST_Z).all(axis=1)
+
+
+def _robust_scale(values: np.ndarray) -> np.ndarray:
+    """Median absolute deviation as a Gaussian sigma, per column, NaN ignored (never below _EPS)."""
+    return np.maximum(np.nanmedian(np.abs(values - np.nanmedian(values, axis=0)), axis=0) * MAD_TO_SIGMA, _EPS)
+
+
+def latent_distance(mu_z: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of each latent mean (N, D) from good faces' latent means."""
+    d = np.asarray(mu_z, dtype=np.float64) - mean
+    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0))
+
+
 @dataclass(frozen=True)
 class Reference:
-    """Mean and covariance of the score statistics on good faces of the deployment's kind."""
+    """Statistics of the score features on good faces of the deployment's kind.
+
+    `mean`/`cov`: the complexity-corrected log RP and the residual noise-to-contrast ratio (every
+    variant). `terms`: [median, robust sigma] of each extra term (pose, face size, latent distance);
+    `latent_mean`/`latent_precision`: where good faces' latent means lie. The extra fields are empty in a
+    reference fitted without detections or latents; variants that need them then cannot be scored."""
 
     mean: list[float]
     cov: list[list[float]]
     crops: int
+    terms: dict[str, list[float]] = field(default_factory=dict)
+    latent_mean: list[float] = field(default_factory=list)
+    latent_precision: list[list[float]] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, feats: dict[str, np.ndarray]) -> Reference:
+    def fit(cls, feats: dict[str, np.ndarray], *, robust: bool = False) -> Reference:
+        """Fit on good faces. `robust` (a camera calibrating on whatever it sees): every statistic from the
+        faces within ROBUST_Z robust sigmas of the median in every feature, so bad frames do not count."""
         stats = _stats(feats)
         if len(stats) < MIN_REFERENCE_CROPS:
             raise ValueError(f"a reference needs at least {MIN_REFERENCE_CROPS} crops, not {len(stats)}")
-        return cls(stats.mean(axis=0).tolist(), np.cov(stats.T).tolist(), len(stats))
+        extra = {k: np.asarray(feats[k], dtype=np.float64) for k in DETECTION_TERMS if k in feats}
+        keep = _inliers(np.column_stack([stats, *extra.values()])) if robust else np.ones(len(stats), bool)
+        if keep.sum() < MIN_REFERENCE_CROPS:
+            raise ValueError(f"a reference needs at least {MIN_REFERENCE_CROPS} typical crops, not {keep.sum()}")
+        terms = {k: [float(np.nanmedian(v[keep])), float(_robust_scale(v[keep, None])[0])]
+                 for k, v in extra.items()}
+        latent_mean, precision = [], []
+        if "mu_z" in feats:
+            mu_z = np.asarray(feats["mu_z"], dtype=np.float64)[keep]
+            cov = np.cov(mu_z.T) + LATENT_RIDGE * np.eye(mu_z.shape[1])
+            mean, prec = mu_z.mean(axis=0), np.linalg.inv(cov)
+            dist = latent_distance(mu_z, mean, prec)
+            terms[LATENT_TERM] = [float(np.median(dist)), float(_robust_scale(dist[:, None])[0])]
+            latent_mean, precision = mean.tolist(), prec.tolist()
+        return cls(stats[keep].mean(axis=0).tolist(), np.cov(stats[keep].T).tolist(), int(keep.sum()),
+                   terms, latent_mean, precision)
 
     def standardised(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         """Each statistic as a z-score against good faces: (N, 2)."""
         return (_stats(feats) - np.array(self.mean)) / np.sqrt(np.diag(self.cov))
+
+    def term_z(self, name: str, feats: dict[str, np.ndarray]) -> np.ndarray:
+        """An extra term as a robust z-score against good faces; NaN (unknown) counts as typical (0)."""
+        if name == LATENT_TERM:
+            values = latent_distance(feats["mu_z"], np.array(self.latent_mean), np.array(self.latent_precision))
+        else:
+            values = np.asarray(feats[name], dtype=np.float64)
+        centre, scale = self.terms[name]
+        return np.nan_to_num((values - centre) / scale)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -136,15 +194,69 @@ def _fisher(f: dict[str, np.ndarray], ref: Reference) -> np.ndarray:
 
 
 ScoreFn = Callable[[dict[str, np.ndarray], Reference], np.ndarray]
+
+# the extra terms' groups and which side of each term's distribution is penalised (never better than typical)
+TERM_GROUPS = {"pose": POSE_FEATURES, "size": (SIZE_FEATURE,), "face": (LATENT_TERM,)}
+_PENALISED = {"yaw": "both", "pitch": "both", "roll": "both", SIZE_FEATURE: "low", LATENT_TERM: "high"}
+
+
+def term_log_tail(name: str, feats: dict[str, np.ndarray], ref: Reference) -> np.ndarray:
+    """log P(a good face is at least this atypical) for one extra term: its one-sided (or, for pose
+    angles, |deviation|) Gaussian tail. 0 at best; a typical face gets log 1/2 (log 1 for pose)."""
+    z = ref.term_z(name, feats)
+    side = _PENALISED[name]
+    if side == "both":
+        return LN2 + log_normal_cdf(-np.abs(z))
+    return log_normal_cdf(z if side == "low" else -z)
+
+
+def _fisher_with(groups: tuple[str, ...]) -> ScoreFn:
+    def score(f: dict[str, np.ndarray], ref: Reference) -> np.ndarray:
+        return _fisher(f, ref) + sum(term_log_tail(t, f, ref) for g in groups for t in TERM_GROUPS[g])
+    return score
+
+
+def _group_sets() -> list[tuple[str, ...]]:
+    names = list(TERM_GROUPS)
+    return [tuple(g for i, g in enumerate(names) if mask >> i & 1) for mask in range(1, 1 << len(names))]
+
+
 SCORES: dict[str, ScoreFn] = {
     "raw": _raw,
     "complexity": _complexity,
     "typicality": _typicality,
     "fisher": _fisher,
+    **{"fisher+" + "+".join(groups): _fisher_with(groups) for groups in _group_sets()},
 }
 DEFAULT_SCORE = "fisher"
 
 
+def needed_terms(variant: str) -> tuple[str, ...]:
+    """The extra terms a variant adds to `fisher` (none for the four base variants)."""
+    groups = variant.split("+")[1:]
+    return tuple(t for g in groups for t in TERM_GROUPS[g])
+
+
+def missing_for(variant: str, feats: dict[str, np.ndarray] | None, ref: Reference) -> list[str]:
+    """What `variant` needs and lacks: terms absent from the reference, features absent from `feats`
+    (``None``: only the reference is checked)."""
+    lacking = [f"{t} statistics in the score reference" for t in needed_terms(variant) if t not in ref.terms]
+    if feats is not None:
+        wanted = {("mu_z" if t == LATENT_TERM else t) for t in needed_terms(variant)}
+        lacking += [f"the crops' {k}" for k in sorted(wanted) if k not in feats]
+    return lacking
+
+
 def quality_scores(feats: dict[str, np.ndarray], ref: Reference) -> dict[str, np.ndarray]:
-    """Every score variant for the same crops."""
-    return {name: fn(feats, ref) for name, fn in SCORES.items()}
+    """Every score variant that the features and the reference allow, for the same crops."""
+    return {name: fn(feats, ref) for name, fn in SCORES.items() if not missing_for(name, feats, ref)}
+
+
+def normalise_exposure(crops: np.ndarray, mean: float = EXPOSURE_MEAN, std: float = EXPOSURE_STD) -> np.ndarray:
+    """uint8 crops (N, H, W) with each crop's brightness and contrast set to `mean` and `std` (grey levels;
+    default: those of the LFW score-reference crops), as recognizers standardise their input. Score such
+    crops with a reference fitted on normalised good faces."""
+    x = crops.astype(np.float64)
+    m = x.mean(axis=(1, 2), keepdims=True)
+    s = np.maximum(x.std(axis=(1, 2), keepdims=True), 1.0)
+    return np.clip(np.rint((x - m) / s * std + mean), 0, 255).astype(np.uint8)

@@ -40,6 +40,7 @@ class Reconstruction:
     """Everything the quality scores are computed from, for N crops and L samples."""
 
     x: np.ndarray            # (N, H, W) crops in [0, 1]
+    mu_z: np.ndarray         # (N, latent) the encoder's posterior mean
     mu_x: np.ndarray         # (N, L, H, W)
     log_sigma_x: np.ndarray  # (N, L, H, W), bounded
     log_rp: np.ndarray       # (N,) nats
@@ -56,4 +57,4 @@ def reconstruct(backend: VAEBackend, crops: np.ndarray, samples: int = L_SAMPLES
     shape = (n, samples, *crops.shape[1:])
     mu_x, log_sigma_x = mu_x.reshape(shape), bound_log_sigma(raw.reshape(shape))
     x = crops.astype(np.float32) / 255
-    return Reconstruction(x, mu_x, log_sigma_x, log_rp(x, mu_x, log_sigma_x))
+    return Reconstruction(x, mu_z, mu_x, log_sigma_x, log_rp(x, mu_x, log_sigma_x))

@@ -5,7 +5,8 @@
 ``--skip-listed`` takes the manifest of an earlier run, so that a second sample never repeats an image of
 the first (a fresh held-out set).
 
-Writes OUT.npz (``crops`` uint8 N x 64 x 64, ``paths``, ``boxes`` x/y/w/h, ``confidence``) and
+Writes OUT.npz (``crops`` uint8 N x 64 x 64, ``paths``, ``boxes`` x/y/w/h, ``confidence``, MTCNN's five
+``landmarks`` N x 5 x 2) and
 OUT.json, a manifest with one entry per input file: ``ok`` or the reason it was skipped. One bad
 file never stops the run.
 """
@@ -99,7 +100,7 @@ def crop_file(path: Path) -> dict:
     if det is None:
         return {"path": str(path), "status": "no_face"}
     return {"path": str(path), "status": "ok", "box": det.box, "confidence": det.confidence,
-            "crop": crop_face(rgb, det.box)}
+            "landmarks": det.landmarks, "crop": crop_face(rgb, det.box)}
 
 
 def crop_files(files: list[Path], *, workers: int = 2) -> list[dict]:
@@ -121,10 +122,11 @@ def write_crops(results: list[dict], out: Path) -> dict:
         paths=np.array([r["path"] for r in ok], dtype=str),
         boxes=np.array([r["box"] for r in ok], dtype=np.float32).reshape(-1, 4),
         confidence=np.array([r["confidence"] for r in ok], dtype=np.float32),
+        landmarks=np.array([r["landmarks"] for r in ok], dtype=np.float32).reshape(-1, 5, 2),
     )
     counts = dict(Counter(r["status"] for r in results))
     manifest = {"counts": counts,
-                "files": [{k: v for k, v in r.items() if k != "crop"} for r in results]}
+                "files": [{k: v for k, v in r.items() if k not in ("crop", "landmarks")} for r in results]}
     out.with_suffix(".json").write_text(json.dumps(manifest, indent=1))
     return counts
 

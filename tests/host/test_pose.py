@@ -1,0 +1,41 @@
+import numpy as np
+
+from host.pose import detection_features, landmark_array
+
+# a frontal face: eyes at (40, 50) and (60, 50), nose (50, 60), mouth corners (42, 70) and (58, 70)
+FRONTAL = np.array([[40, 50], [60, 50], [50, 60], [42, 70], [58, 70]], dtype=float)
+BOX = np.array([30.0, 35.0, 40.0, 50.0])
+
+
+def _rotated(points, degrees, about=(50, 50)):
+    a = np.radians(degrees)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return (points - about) @ rot.T + about
+
+
+def test_a_frontal_face_has_no_yaw_or_roll_and_the_nose_halfway_down():
+    f = detection_features(BOX[None], FRONTAL[None])
+    assert abs(f["yaw"][0]) < 1e-9 and abs(f["roll"][0]) < 1e-9
+    assert abs(f["pitch"][0] - 0.5) < 1e-9
+    assert abs(f["face_side"][0] - np.log(50)) < 1e-9
+
+
+def test_roll_is_measured_and_does_not_leak_into_yaw_or_pitch():
+    f = detection_features(BOX[None], _rotated(FRONTAL, 30)[None])
+    assert abs(f["roll"][0] - np.radians(30)) < 1e-9
+    assert abs(f["yaw"][0]) < 1e-9 and abs(f["pitch"][0] - 0.5) < 1e-9
+
+
+def test_a_turned_head_moves_the_nose_out_of_the_midline():
+    turned = [FRONTAL.copy() for _ in range(3)]
+    for pts, shift in zip(turned, (0.0, 5.0, 12.0), strict=True):
+        pts[2, 0] += shift
+    yaw = detection_features(np.repeat(BOX[None], 3, 0), np.stack(turned))["yaw"]
+    assert yaw[0] == 0 and 0 < yaw[1] < yaw[2] and yaw[2] > 0.5
+
+
+def test_a_face_without_landmarks_has_unknown_pose_but_a_size():
+    marks = landmark_array([tuple(map(tuple, FRONTAL)), ()])
+    f = detection_features(np.repeat(BOX[None], 2, 0), marks)
+    assert np.isfinite(f["yaw"][0]) and np.isnan(f["yaw"][1]) and np.isnan(f["pitch"][1])
+    assert np.isfinite(f["face_side"]).all()
