@@ -17,6 +17,8 @@ start-up, leaving a signed tombstone. Without --video/--camera it generates a sy
 without --schedule/--camera-key, a throwaway demo authority (2-of-3 shares, key schedule and camera registry
 in OUT/demo-authority) and demo camera key (OUT/demo-camera) so that the result can be verified, decrypted and
 looked at.
+With --calibrate FILE it stores no record: it fits the score reference on the faces it sees (their score
+features, numbers only; never a pixel) and writes it to FILE, which --reference FILE then uses.
 Exit codes: 0 done, 1 some records could not be written, 2 bad input or configuration.
 """
 
@@ -44,12 +46,13 @@ from tqdm import tqdm
 from host import cuts
 from host.accelerated import BundleError, load_manifest
 from host.cadence import CadenceController
+from host.calibration import DEFAULT_FACES, REFERENCE_RULE, Calibration, read_reference, write_reference
 from host.faces import FaceDetector
 from host.fpga import DmaTimeout, fpga_vae
 from host.jsonfile import utc_iso
-from host.judge import QualityJudge, build_judge
+from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.pipeline import BLAS_THREADS, MIN_FACE, FrameSelector, Settings, blas_threads, processed
-from host.quality import DEFAULT_SCORE, SCORES
+from host.quality import DEFAULT_SCORE, MIN_REFERENCE_CROPS, SCORES, missing_for
 from host.report import TrackPlots, write_report
 from host.schedule import Schedule, load_schedule, period_spans, start_of_day
 from host.signing import load_private_key
@@ -72,6 +75,7 @@ RULES: dict[str, tuple[Callable[[float], bool], str]] = {   # numeric option: it
     "--detect-width": (lambda v: v >= 64, "at least 64 (pixels)"),
     "--min-face": (lambda v: v >= 1, "a positive number of pixels"),
     "--max-frames": _ZERO_OR_MORE, "--prefetch": _ZERO_OR_MORE, "--blas-threads": _ZERO_OR_MORE,
+    "--calibrate-faces": (lambda v: v >= 2 * MIN_REFERENCE_CROPS, f"at least {2 * MIN_REFERENCE_CROPS} (faces)"),
 }
 
 
@@ -97,6 +101,20 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--retention", type=float, default=30.0, metavar="DAYS",
                     help="days after a person was last seen until the record expires (purged at start-up)")
     ap.add_argument("--score", choices=sorted(SCORES), default=DEFAULT_SCORE, help="quality score that ranks crops")
+    ap.add_argument("--reference", type=Path, metavar="FILE",
+                    help=f"score reference to score with instead of the build's {REFERENCE_FILE}: one that "
+                         "--calibrate wrote for this camera; its digest is named in the report and in every record")
+    ap.add_argument("--calibrate", type=Path, metavar="FILE",
+                    help="calibration run: store no record; fit the score reference on the faces of the persons seen "
+                         "(their score features only, never a pixel; robust to bad frames) and write it to FILE "
+                         "(then run with --reference FILE); needs no keys, --out gets report.json only. A camera "
+                         "never ends: --max-frames or Ctrl-C/SIGTERM stop it and fit on the faces seen. Needs at "
+                         f"least {MIN_REFERENCE_CROPS} typical faces; a few hundred spread over the scenes the camera "
+                         "will see give a stable ranking (docs/score.md)")
+    ap.add_argument("--calibrate-faces", type=int, default=DEFAULT_FACES, metavar="N",
+                    help="--calibrate: hold the features of at most N faces (~1.1 kB each), evenly spread over the "
+                         "stream: when N are held, every other one is dropped and only every 2nd (then 4th, ...) face "
+                         f"is collected from then on (default: {DEFAULT_FACES})")
     ap.add_argument("--detect-every", type=int, default=1, metavar="K",
                     help="run the face detector on every K-th frame (tracks persist in between)")
     ap.add_argument("--detect-width", type=int, default=960,
@@ -183,15 +201,58 @@ def check_out(folder: Path) -> None:
 
 
 def make_judge(args: argparse.Namespace) -> tuple[QualityJudge, str]:
-    """The accelerator backend of the build folder, its score reference, and the model id for records."""
+    """The accelerator backend of the build folder, its score reference (or --reference), and the model id for
+    records."""
     if args.build.is_file():
         raise BundleError(f"--build must be a build folder, not a file: {args.build}")
     manifest = load_manifest(args.build)
     backend = None if args.backend == "sim" else fpga_vae(args.build, timeout=args.timeout)
-    judge = build_judge(args.build, backend, args.score)
+    if args.reference is None:
+        judge = build_judge(args.build, backend, args.score)
+    else:
+        from host.accelerated import simulated_vae
+
+        judge = QualityJudge(simulated_vae(args.build) if backend is None else backend,
+                             read_reference(args.reference), args.score)
     model_id = hashlib.sha256((args.build / "manifest.json").read_bytes()).hexdigest()[:16]
     log.info("model %s (%s), backend %s", manifest.get("model"), model_id, args.backend)
     return judge, model_id
+
+
+def file_id(path: Path) -> str:
+    """A file's short digest, as records name their model and score reference."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def score_reference(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The score reference the judge will use (--reference, or the build's) and its digest (None where the build
+    has none: the judge then says so). Refuses a --reference that is not a reference, or lacks what --score
+    needs, before any work."""
+    if args.reference is None:
+        path = args.build / REFERENCE_FILE
+        return path, file_id(path) if path.is_file() else None
+    try:
+        lacking = missing_for(args.score, None, read_reference(args.reference))
+    except ValueError as exc:
+        raise ValueError(f"--reference must be a score reference ({REFERENCE_RULE}), not {args.reference} "
+                         f"({exc})") from None
+    if lacking:
+        raise ValueError(f"--reference must be a score reference with what --score {args.score} needs, not "
+                         f"{args.reference} (it lacks {', '.join(lacking)}: fit it with detections, as --calibrate "
+                         "does, or choose another --score)")
+    return args.reference, file_id(args.reference)
+
+
+def check_calibrate(path: Path) -> None:
+    """Refuse a --calibrate file that cannot be written (a folder, or in a folder that does not exist or is not
+    writable) before any work."""
+    if path.is_dir():
+        raise ValueError(f"--calibrate must be a file to write the reference to, not a folder: {path}")
+    try:
+        tempfile.TemporaryFile(dir=path.parent).close()
+    except OSError as exc:
+        raise ValueError(f"--calibrate must be a file in a folder this program can write to, not {path} "
+                         f"({exc.strerror})") from None
 
 
 def start_time(text: str) -> float:
@@ -241,6 +302,36 @@ def camera_keys(args: argparse.Namespace) -> tuple[Schedule, Ed25519PrivateKey]:
     return load_schedule(keys / "schedule.json"), load_private_key(camera / signing.KEY_FILE)
 
 
+def open_vault(records: Path, settings: Settings, schedule: Schedule, camera_key: Ed25519PrivateKey) -> Vault:
+    """The records folder's vault, after removing what an interrupted run left and purging expired records."""
+    for path in remove_stale_temporaries(records):
+        log.warning("removed %s left by an interrupted run (ciphertext only)", path.name)
+    vault = Vault(records, schedule, camera_key, settings.camera_id)
+    for path in vault.purge_expired(time.time()):
+        log.info("purged expired record %s (listed in a signed tombstone)", path.name)
+    return vault
+
+
+def finish_calibration(args: argparse.Namespace, calibration: Calibration, report: dict) -> int:
+    """Fit the reference on the faces collected and write it to --calibrate (atomically) and the report; too
+    few faces: `ValueError` naming the counts, nothing written."""
+    reference = calibration.fit()
+    write_reference(args.calibrate, reference)
+    summary = {"reference": str(args.calibrate), "reference_id": file_id(args.calibrate),
+               **calibration.summary(reference)}
+    write_report(args.out / "report.json", {**report, "calibration": summary})
+    rho, same = summary["spearman_vs_judge_reference"], summary["same_best_face_vs_judge_reference"]
+    print(f"{report['frames']} frames, {summary['faces_scored']} faces scored: calibrated on {summary['faces_held']} "
+          f"faces of {summary['person_tracks']} person track(s) ({summary['faces_fitted']} typical ones fitted; "
+          f"{summary['other_faces']} faces of {summary['other_tracks']} other track(s) left out)")
+    print(f"wrote {args.calibrate} (reference {summary['reference_id']}, terms: {', '.join(summary['terms'])})")
+    print(f"--score {summary['variant']} with it against {report['score_reference']['path']}: Spearman "
+          f"{'n/a' if rho is None else f'{rho:.3f}'} over these faces, the same best face in "
+          f"{'n/a' if same is None else f'{same:.0%}'} of the person tracks")
+    print(f"use it: python -m host.run --reference {args.calibrate} ...")
+    return 0
+
+
 class _Stop(Exception):
     pass
 
@@ -253,24 +344,32 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
                         detect_width=args.detect_width, min_face=args.min_face, min_hits=args.min_hits,
                         max_age=args.max_age, score_every=args.score_every, clip=args.clip)
+    reference, reference_id = score_reference(args)
+    if args.calibrate is not None:
+        check_calibrate(args.calibrate)
     check_out(args.out)
-    schedule, camera_key = camera_keys(args)
-    period = schedule.current(time.time())   # refuses an expired schedule before any work
-    log.info("records are encrypted to key %s of period %s (until %s)", period.key_id, period.id, utc_iso(period.end))
+    signing = camera_keys(args) if args.calibrate is None else None
+    if signing is not None:
+        period = signing[0].current(time.time())   # refuses an expired schedule before any work
+        log.info("records are encrypted to key %s of period %s (until %s)", period.key_id, period.id,
+                 utc_iso(period.end))
     frames = open_source(args)
     judge, model_id = make_judge(args)
+    log.info("score reference %s (%s)", reference, reference_id)
     live = Newest(cuts.marked(frames)) if realtime(args) else None
     if live is not None:
         frames = live
     elif args.prefetch:
         frames = prefetched(frames, args.prefetch)
     records = args.out / "records"
-    for path in remove_stale_temporaries(records):
-        log.warning("removed %s left by an interrupted run (ciphertext only)", path.name)
-    vault = Vault(records, schedule, camera_key, settings.camera_id)
-    for path in vault.purge_expired(time.time()):
-        log.info("purged expired record %s (listed in a signed tombstone)", path.name)
-    selector = FrameSelector(FaceDetector(), judge, vault, settings, model_id, TrackPlots(args.out / "plots"))
+    calibration = None
+    if signing is not None:
+        selector = FrameSelector(FaceDetector(), judge, open_vault(records, settings, *signing), settings, model_id,
+                                 TrackPlots(args.out / "plots"), reference_id=reference_id)
+    else:   # calibrating: no vault, no plots; the features of the persons' faces are collected
+        calibration = Calibration(judge, args.calibrate_faces)
+        selector = FrameSelector(FaceDetector(), calibration, None, settings, model_id, calibration.on_track_end,
+                                 calibration.on_score)
     controller = (CadenceController(selector.cadence, args.max_detect_every, args.max_score_every)
                   if live is not None else None)
     t0 = time.perf_counter()
@@ -285,7 +384,8 @@ def run(args: argparse.Namespace) -> int:
                     break
     except (KeyboardInterrupt, _Stop) as exc:
         stopped_by = type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else str(exc)
-        print(f"stopped by {stopped_by}: storing the open tracks", file=sys.stderr)
+        print(f"stopped by {stopped_by}: " + ("storing the open tracks" if calibration is None else
+                                              "fitting the reference on the faces seen"), file=sys.stderr)
     finally:
         signal.signal(signal.SIGTERM, previous)
         selector.finish()
@@ -293,13 +393,17 @@ def run(args: argparse.Namespace) -> int:
         report = {"camera_id": settings.camera_id, "model": model_id, "backend": args.backend,
                   "source": str(args.video) if args.video else (f"camera {args.camera}" if args.camera is not None
                                                                 else "synthetic walk-by"),
+                  "score_reference": {"path": str(reference), "id": reference_id},
                   "settings": vars(settings), "stopped_by": stopped_by, **selector.counts,
                   "unstored_records": len(selector.pending), "wall_seconds": wall,
                   "frames_per_second": selector.counts["frames"] / wall if wall else None,
                   "stage_seconds": dict(selector.timer.seconds), "realtime": live is not None,
                   "frames_dropped": live.dropped if live is not None else 0,
                   "cadence": controller.summary() if controller is not None else None, "tracks": selector.tracks}
-        write_report(args.out / "report.json", report)
+        if calibration is None:   # a calibration's report is written with its result
+            write_report(args.out / "report.json", report)
+    if calibration is not None:
+        return finish_calibration(args, calibration, report)
     c = selector.counts
     print(f"{c['frames']} frames, {c['faces']} faces, {c['persons']} person(s): {c['records']} record(s) in "
           f"{records} ({report['frames_per_second']:.1f} frames/s)")
