@@ -76,6 +76,7 @@ INITIAL_FNMRS = (1e-2, 1e-3)
 RANDOM_SEED = 0
 PERFECT = "perfect"
 VAE_DEFAULT, VAE_QUANT = "vae_float", "vae_sim"
+COMPARED_VARIANTS = ("fisher",)   # score variants shown beside the default one (vae_<variant>_<model>)
 
 
 def shown(path: Path) -> str:
@@ -290,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     chunks: Counter = Counter()
     feats = image_features(paths, args.cache, args.workers, chunks, condition)
     quality = {name: feats[name].astype(float) for name in BASELINES}
-    quality.update(vae_scores(paths, feats["box"], args.cache, models, chunks, condition))
+    quality.update(vae_scores(paths, feats["box"], args.cache, models, chunks, condition, feats["landmarks"],
+                              variants=COMPARED_VARIANTS))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
     # a recognizer's threshold is calibrated on clean photos, not on the degraded ones it then meets
     clean = image_features(paths, args.cache, args.workers, chunks) if args.degrade else feats

@@ -21,12 +21,14 @@ from eval.conditions import CLEAN, Condition
 from eval.measure import Measurer
 from host.faces import crop_face
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
-from host.quality import DEFAULT_SCORE, Reference
+from host.pose import detection_features, landmark_array
+from host.quality import DEFAULT_SCORE, Reference, quality_scores
 from quant.cli import load_input
 from quant.score import MODEL_RULES, make_backend, reference_path
 
 CHUNK = 256            # images per cached chunk
-FEATURES_VERSION = 2   # bump when what `_measure_file` computes changes
+FEATURES_VERSION = 3   # bump when what `_measure_file` computes changes
+VAE_VERSION = 2        # bump when what `vae_scores` caches changes
 _measurer: Measurer | None = None
 
 
@@ -36,12 +38,14 @@ def _measure_file(job: tuple[str, Condition]) -> dict[str, np.ndarray]:
         _measurer = Measurer()
     path, condition = job
     rgb = condition.load(path)
-    m = _measurer.measure(rgb, _measurer.detect(rgb))
-    return {"box": np.array(m.box), "detected": np.array(m.detected),
+    det = _measurer.detect(rgb)
+    m = _measurer.measure(rgb, det)
+    return {"box": np.array(m.box), "detected": np.array(m.detected), "landmarks": landmark_array([det.landmarks])[0],
             **{k: np.array(v) for k, v in m.baselines.items()}, **m.embeddings}
 
 
-def _stack(rows: list[dict[str, np.ndarray]]) -> Arrays:
+def stack_rows(rows: list[dict[str, np.ndarray]]) -> Arrays:
+    """Per-item dicts of arrays -> one dict of stacked arrays (same keys)."""
     return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
 
 
@@ -49,16 +53,26 @@ def _chunks(n: int) -> list[slice]:
     return [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
 
 
-def _concat(parts: list[Arrays]) -> Arrays:
+def concat_parts(parts: list[Arrays]) -> Arrays:
+    """Chunks of arrays -> one dict of concatenated arrays (same keys)."""
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _feature_chunks(paths: list[Path], condition: Condition) -> tuple[list[str], list[tuple[slice, str]]]:
+    names = [str(Path(p).resolve()) for p in paths]
+    return names, [(s, digest(FEATURES_VERSION, names[s], *condition.key)) for s in _chunks(len(names))]
+
+
+def features_cached(paths: list[Path], cache: Path, condition: Condition = CLEAN) -> bool:
+    """Whether `image_features` would find every chunk of `paths` in `cache`."""
+    return all((cache / f"features-{key}.npz").exists() for _, key in _feature_chunks(paths, condition)[1])
 
 
 def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Counter | None = None,
                    condition: Condition = CLEAN) -> Arrays:
     """Features of every image as `condition` presents it (arrays in the order of `paths`)."""
-    names = [str(Path(p).resolve()) for p in paths]
-    chunks = [(s, digest(FEATURES_VERSION, names[s], *condition.key)) for s in _chunks(len(names))]
-    todo = any(not (cache / f"features-{key}.npz").exists() for _, key in chunks)
+    names, chunks = _feature_chunks(paths, condition)
+    todo = not features_cached(paths, cache, condition)
     parts: list[Arrays] = []
     # no worker pool when every chunk is cached (starting workers takes seconds)
     with mp.get_context("spawn").Pool(workers) if todo else nullcontext() as pool, \
@@ -69,11 +83,11 @@ def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Coun
                 for row in pool.imap(_measure_file, [(n, condition) for n in names[s]], chunksize=4):
                     rows.append(row)
                     bar.update()
-                return _stack(rows)
+                return stack_rows(rows)
             before = bar.n
             parts.append(cached(cache, "features", key, compute, stats))
             bar.update(s.stop - s.start - (bar.n - before))  # a cached chunk counts at once
-    return _concat(parts)
+    return concat_parts(parts)
 
 
 @dataclass(frozen=True)
@@ -108,18 +122,23 @@ def crops_of(paths: list[Path], boxes: np.ndarray, condition: Condition = CLEAN)
 
 
 def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel],
-               stats: Counter | None = None, condition: Condition = CLEAN) -> Arrays:
-    """``vae_raw_<model>`` (the paper's log RP) and ``vae_<model>`` (the default score) for every image."""
+               stats: Counter | None = None, condition: Condition = CLEAN, landmarks: np.ndarray | None = None,
+               variants: tuple[str, ...] = ()) -> Arrays:
+    """``vae_raw_<model>`` (the paper's log RP), ``vae_<model>`` (the judge's score) and ``vae_<variant>_<model>``
+    for each of `variants`, for every image. The VAE's features are cached; the scores are computed from them
+    with the images' boxes and `landmarks` (N, 5, 2; NaN where unknown, default all unknown)."""
     names = [str(Path(p).resolve()) for p in paths]
+    marks = np.full((len(paths), 5, 2), np.nan) if landmarks is None else landmarks
     out: dict[str, list[np.ndarray]] = {}
     for model in models:
         for s in tqdm(_chunks(len(names)), desc=f"VAE ({model.name})", unit="chunk"):
             def compute(s: slice = s, model: VaeModel = model) -> Arrays:
-                score, raw = model.judge.score(crops_of(paths[s], boxes[s], condition))
-                return {"score": score, "raw": raw}
-            key = digest(model.key, names[s], boxes[s].tolist(), *condition.key)
-            r = cached(cache, f"vae-{model.name}", key, compute, stats)
-            out.setdefault(f"vae_raw_{model.name}", []).append(r["raw"])
-            out.setdefault(f"vae_{model.name}", []).append(r["score"])
+                return model.judge.features(crops_of(paths[s], boxes[s], condition))
+            key = digest(VAE_VERSION, model.key, names[s], boxes[s].tolist(), *condition.key)
+            feats = cached(cache, f"vae-{model.name}", key, compute, stats) | detection_features(boxes[s], marks[s])
+            scores = quality_scores(feats, model.judge.reference)
+            for name, variant in ((f"vae_{model.name}", model.judge.variant),
+                                  *((f"vae_{v}_{model.name}", v) for v in variants if v != model.judge.variant)):
+                out.setdefault(name, []).append(scores[variant])
+            out.setdefault(f"vae_raw_{model.name}", []).append(feats["log_rp"])
     return {k: np.concatenate(v) for k, v in out.items()}
-

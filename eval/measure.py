@@ -42,10 +42,17 @@ class Measurer:
         """The main face, or `fallback` with confidence 0 where MTCNN finds none."""
         return main_face(self.detector.detect(rgb), rgb.shape) or Detection(fallback, 0.0)
 
+    def baselines(self, rgb: np.ndarray, det: Detection, grey: np.ndarray | None = None) -> dict[str, float]:
+        """The non-VAE quality measures of the face at `det` (`grey`: its shared crop, where already cut)."""
+        grey = crop_face(rgb, det.box) if grey is None else grey
+        return {"laplacian": laplacian_sharpness(grey),
+                "brisque": self.brisque(keepsake_crop(rgb, det.box, size=BRISQUE_SIZE)),
+                "face_size": face_size(det.box), "mtcnn_confidence": det.confidence}
+
+    def embed(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> dict[str, np.ndarray]:
+        """Every recognizer's embedding of the face in `box`, each with its own alignment."""
+        return {name: rec.embed(rgb, box) for name, rec in self.recognizers.items()}
+
     def measure(self, rgb: np.ndarray, det: Detection) -> Measurement:
         grey = crop_face(rgb, det.box)
-        baselines = {"laplacian": laplacian_sharpness(grey),
-                     "brisque": self.brisque(keepsake_crop(rgb, det.box, size=BRISQUE_SIZE)),
-                     "face_size": face_size(det.box), "mtcnn_confidence": det.confidence}
-        return Measurement(det.box, det.confidence > 0, baselines,
-                           {name: rec.embed(rgb, det.box) for name, rec in self.recognizers.items()}, grey)
+        return Measurement(det.box, det.confidence > 0, self.baselines(rgb, det, grey), self.embed(rgb, det.box), grey)
