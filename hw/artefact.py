@@ -20,7 +20,9 @@ from hw.transforms import HOST_TAIL_KEY
 
 FORMAT = "facevault-accelerator/1"
 KINDS = {"MVAU": "matmul", "Thresholding": "threshold", "FMPadding": "pad", "ConvolutionInputGenerator": "window",
-         "UpsampleNearestNeighbour": "upsample", "InnerShuffle": "transpose", "OuterShuffle": "transpose"}
+         "UpsampleNearestNeighbour": "upsample", "InnerShuffle": "transpose", "OuterShuffle": "transpose",
+         "Reshape": "transpose",  # a Reshape (stream order unchanged) is a transpose with the identity permutation
+         "DepthToSpace": "depth_to_space"}
 FOLDING = ("PE", "SIMD", "parallel_window", "ram_style", "resType")
 
 
@@ -59,11 +61,17 @@ def _geometry(op: str, inst, node) -> dict:
                 "dilation": list(inst.get_nodeattr("Dilation")), "depthwise": inst.get_nodeattr("depthwise")}
     if op == "UpsampleNearestNeighbour":
         return {}
+    if op == "DepthToSpace":
+        return {"block": inst.get_nodeattr("BlockSize"), "crop": list(inst.get_nodeattr("Crop")),  # t, l, b, r
+                "replicate": bool(inst.get_nodeattr("Replicate"))}
     if op == "InnerShuffle":
         shape = list(inst.get_nodeattr("transpose_in_shape"))
         perm = list(range(len(shape)))
         perm[-2], perm[-1] = perm[-1], perm[-2]
         return {"view": shape, "perm": perm}
+    if op == "Reshape":
+        shape = list(inst.get_nodeattr("out_shape"))
+        return {"view": shape, "perm": list(range(len(shape)))}
     if op == "OuterShuffle":
         return {"view": list(inst.get_nodeattr("transpose_in_shape")), "perm": list(inst.get_nodeattr("perm"))}
     raise ValueError(f"the simulator has no model of {node.op_type} ({node.name})")

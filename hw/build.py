@@ -2,6 +2,7 @@
 
     python -m hw.build --target zcu104 --estimate-only
     python -m hw.build --target zcu104 --search-fps 1200 --estimate-only   # new folding, then estimates
+    python -m hw.build --target kv260 --search-fps 1200 --decoder-macs dsp --estimate-only   # the Kria KV260
     XILINX_VIVADO=/tools/Xilinx/Vivado/2024.2 python -m hw.build --target zcu104   # bitstream + driver
 
 Steps without Vivado: QONNX export of the QAT checkpoint, FINN cleanup/streamlining, our transformations
@@ -64,6 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "quant" / "checkpoints" / "w4a4_c24_score" / "vae_w4a4_c24.pt"
 DEFAULT_FACES = ROOT.parent / "shared" / "data" / "lfw-dev"
 ACCELERATORS = ("encoder", "decoder")
+UPSAMPLING = ("nearest", "subpixel")  # decoder blocks: upsampler + 3x3 conv, or sub-pixel conv + DepthToSpace
 VIVADO_STEPS = ["step_hw_codegen", "step_hw_ipgen", "step_set_fifo_depths", "step_create_stitched_ip",
                 "step_synthesize_bitfile", "step_make_driver", "step_deployment_package"]
 
@@ -160,13 +162,16 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
     seconds: dict[str, dict[str, float]] = {a: {} for a in ACCELERATORS}
     fold_file = args.folding or folding_path(target, name)
     folding_doc = None if args.search_fps else load_folding(fold_file)  # a bad one stops the build before FINN
+    # the graph a folding was searched for: the search's option, else what the folding JSON records
+    upsampling = args.decoder_upsampling if args.search_fps else folding_doc.get("decoder_upsampling", "nearest")
     log = (stage / "finn.log").open("w")
     print(f"building {name} for {target.board} ({target.part}, {target.clock_mhz:.0f} MHz)")
     generic = {}
     with _quiet(log):
         for acc in ACCELERATORS:
             qonnx = export_accelerator(nets[acc], stage / f"{acc}_qonnx.onnx")
-            generic[acc] = to_dataflow(qonnx, dataflow_config(work / acc, target), seconds[acc])
+            generic[acc] = to_dataflow(qonnx, dataflow_config(work / acc, target), seconds[acc],
+                                       subpixel=upsampling == "subpixel")
     if args.search_fps:
         macs = {"encoder": args.encoder_macs, "decoder": args.decoder_macs}
         cycles = {"encoder": int(target.clock_hz / args.search_fps),
@@ -176,6 +181,7 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
         fold_file.parent.mkdir(parents=True, exist_ok=True)
         fold_file.write_text(json.dumps({"target": target.name, "model": name, "search_fps": args.search_fps,
                                          "decoder_passes": args.passes, "macs": macs, "uram": not args.no_uram,
+                                         "decoder_upsampling": upsampling,
                                          **{a: found[a].to_dict() for a in ACCELERATORS}}, indent=1))
         print(f"wrote folding {fold_file}")
         folding_doc = load_folding(fold_file)
@@ -236,6 +242,7 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
         "z_scale": Z_SCALE,
         "folding": {"file": str(fold_file.resolve().relative_to(ROOT)) if fold_file.resolve().is_relative_to(ROOT)
                     else str(fold_file), "sha256": sha256(fold_file),
+                    "decoder_upsampling": upsampling,
                     **{a: folding_doc[a] for a in ACCELERATORS}},
         "estimates": {**summaries, "chip": chip},
         "verification": {"face_crops": len(crops), "latents": len(crops), "mismatching_integers": mismatches,
@@ -290,7 +297,9 @@ def build_bitstream(final: dict, target: Target, work: Path, stage: Path) -> dic
 def main(argv: list[str] | None = None) -> int:
     ap = CliParser(prog="python -m hw.build", description=__doc__,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104", help="board (part, clock, limits)")
+    ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104",
+                    help="board: zcu104 (ZCU104) or kv260 (Kria KV260 / K26 SOM); its part, clock and resource "
+                         "limits are hw.device's, its folding hw/foldings/<target>-<model>.json")
     ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="QAT checkpoint (quant.qat)")
     ap.add_argument("--estimate-only", action="store_true",
                     help="stop after FINN's estimates and the execution check (no Vivado needed)")
@@ -304,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                          "which Verilator can simulate), on LUTs, or chosen per layer (mixed)")
     ap.add_argument("--decoder-macs", choices=sorted(MAC_POLICIES), default="mixed",
                     help="with --search-fps: the same for the decoder (default: mixed, chosen per layer)")
+    ap.add_argument("--decoder-upsampling", choices=UPSAMPLING, default="subpixel",
+                    help="with --search-fps: decoder blocks as sub-pixel convolution + DepthToSpace where that saves "
+                         "hardware (hw.subpixel; default) or as upsampler + 3x3 convolution (nearest, the mapping "
+                         "until 2026-11-30); without --search-fps the folding JSON says which")
     ap.add_argument("--no-uram", action="store_true",
                     help="with --search-fps: keep weights out of URAM (BRAM and LUTRAM only); the c=24 model "
                          "then does not fit 1,000 faces/s")

@@ -19,13 +19,16 @@ import finn.transformation.streamline.absorb as absorb
 from finn.transformation.fpgadataflow.convert_to_hw.upsample import InferUpsample
 from finn.transformation.streamline.reorder import MakeScaleResizeNHWC
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.transformation.general import GiveReadableTensorNames
+from qonnx.transformation.general import GiveReadableTensorNames, GiveUniqueNodeNames
 from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 from hw.device import Target
+from hw.fc_layout import PermuteMatMulToNHWC
 from hw.folding import Folding, apply_folding
+from hw.mvau_cost import correct_report
+from hw.subpixel import ConvertUpsampleConvToSubpixel, ConvertUpsampleToDepthToSpace
 from hw.transforms import (
     AbsorbLeakyReluIntoMultiThreshold,
     ExposeReshapeLayoutForResize,
@@ -70,11 +73,24 @@ def step_strip_host_tail(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> 
     return model.transform(StripHostTail())
 
 
+def step_fc_to_nhwc(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> ModelWrapper:
+    """The decoder's FC emits NHWC directly (permuted weights): no Inner/OuterShuffle for its reshape."""
+    return model.transform(PermuteMatMulToNHWC())
+
+
 FRONT_STEPS: list[Step] = [
     finn_steps.step_qonnx_to_finn, step_absorb_leaky_relu, finn_steps.step_tidy_up, finn_steps.step_streamline,
-    step_remove_identity_thresholds, step_map_upsample, step_strip_host_tail, finn_steps.step_convert_to_hw,
+    step_remove_identity_thresholds, step_map_upsample, step_strip_host_tail, step_fc_to_nhwc,
+    finn_steps.step_convert_to_hw,
     finn_steps.step_minimize_bit_width_initial, finn_steps.step_create_dataflow_partition,
 ]
+
+
+def step_subpixel_decoder(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> ModelWrapper:
+    """Upsample + pad + 3x3 conv blocks -> sub-pixel convolution + DepthToSpace where that saves hardware, the
+    other upsamplers -> DepthToSpace in replicate mode (hw.subpixel): no HLS upsampler left."""
+    model = model.transform(ConvertUpsampleConvToSubpixel()).transform(ConvertUpsampleToDepthToSpace())
+    return model.transform(GiveUniqueNodeNames())
 
 
 def step_readable_names(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> ModelWrapper:
@@ -100,9 +116,10 @@ def run_steps(model: ModelWrapper, steps: list[Step], cfg: bcfg.DataflowBuildCon
 
 
 def to_dataflow(qonnx: ModelWrapper, cfg: bcfg.DataflowBuildConfig, log: dict[str, float],
-                save_dir: Path | None = None) -> ModelWrapper:
-    """Cleaned QONNX -> the generic (unspecialised, unfolded) dataflow graph, all layers HW layers."""
-    model = run_steps(qonnx, FRONT_STEPS, cfg, log, save_dir)
+                save_dir: Path | None = None, subpixel: bool = False) -> ModelWrapper:
+    """Cleaned QONNX -> the generic (unspecialised, unfolded) dataflow graph, all layers HW layers; with
+    `subpixel`, upsampling convolutions as sub-pixel convolutions (`step_subpixel_decoder`)."""
+    model = run_steps(qonnx, FRONT_STEPS + [step_subpixel_decoder] * subpixel, cfg, log, save_dir)
     leftovers = [n.op_type for n in model.graph.node if not n.domain.startswith("finn.custom_op.fpgadataflow")]
     if leftovers:
         raise RuntimeError(f"layers FINN could not map to hardware: {leftovers}")
@@ -119,13 +136,16 @@ def specialize_and_fold(generic: ModelWrapper, folding: Folding, cfg: bcfg.Dataf
 
 
 def estimate(model: ModelWrapper, cfg: bcfg.DataflowBuildConfig) -> dict:
-    """FINN's estimate reports for a finished dataflow graph: per-layer cycles and resources, performance."""
+    """FINN's estimate reports for a finished dataflow graph: per-layer cycles and resources, performance; the
+    MVAU_rtl DSP/LUTRAM figures corrected (hw.mvau_cost; ``corrected`` lists the layers)."""
     finn_steps.step_generate_estimate_reports(model, cfg)
     report = Path(cfg.output_dir) / "report"
 
     def read(name: str) -> dict:
         return json.loads((report / name).read_text())
 
+    resources = read("estimate_layer_resources.json")
+    corrected = correct_report(model, resources, cfg.fpga_part)
     return {"performance": read("estimate_network_performance.json"),
             "cycles": read("estimate_layer_cycles.json"),
-            "resources": read("estimate_layer_resources.json")}
+            "resources": resources, "corrected": corrected}

@@ -34,11 +34,12 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 from hw.device import ESTIMATED, Target
+from hw.mvau_cost import node_resources
 
 FOLDING_ATTRS = ("PE", "SIMD", "parallel_window", "ram_style", "resType", "mem_mode",
                  "runtime_writeable_weights", "ram_style_thresholds", "depth_trigger_uram", "depth_trigger_bram")
-MEMORIES = {"rtl": ("block", "ultra"), "hls": ("block", "ultra", "distributed")}
-# MVAU_rtl.lut_estimation counts no LUTRAM, so "distributed" is offered to LUT-MAC layers only.
+MEMORIES = {"rtl": ("block", "ultra", "distributed"), "hls": ("block", "ultra", "distributed")}
+# MVAU_rtl.lut_estimation counts no LUTRAM and too few DSPs for weights over 4 bits: hw.mvau_cost corrects both.
 # URAM weights need runtime_writeable_weights=1 (the host loads them at start-up). The paper-sized
 # weights (c=24: 9.5 Mbit at 4 bit) do not fit the 11 Mbit of BRAM without them.
 HLS_WEIGHT_STREAM_MAX = 8191  # AP_INT_MAX_W: PE x SIMD x weight bits of an MVAU_hls weight stream
@@ -100,8 +101,7 @@ def _divisors(n: int) -> list[int]:
 
 
 def _resources(inst, part: str) -> dict[str, float]:
-    return {"LUT": inst.lut_estimation(part), "BRAM_18K": inst.bram_estimation(part),
-            "URAM": inst.uram_estimation(part), "DSP": inst.dsp_estimation(part)}
+    return node_resources(inst, part)
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class MVAUOption:
     pe: int
     simd: int
     resources: dict[str, float]
+    cycles: int = 0
 
 
 def _set_memory(inst, memory: str) -> None:
@@ -140,23 +141,24 @@ def mvau_options(node, impl: str, cycles: int, target: Target, uram: bool = True
     options = []
     for memory in [m for m in MEMORIES[impl] if uram or m != "ultra"]:
         best = None
-        for _, pe, simd in feasible:
+        for fold_cycles, pe, simd in feasible:
             inst.set_nodeattr("PE", pe)
             inst.set_nodeattr("SIMD", simd)
             _set_memory(inst, memory)
             res = _resources(inst, target.part)
             key = (_cost(res, target), pe * simd)
             if best is None or key < best[0]:
-                best = (key, MVAUOption(impl, memory, pe, simd, res))
+                best = (key, MVAUOption(impl, memory, pe, simd, res, fold_cycles))
         options.append(best[1])
     return options
 
 
 def _fold_non_mvau(model: ModelWrapper, cycles: int) -> ModelWrapper:
-    """FINN's SetFolding for `cycles` without its MVAU width cap, then fold the upsampling layer too."""
+    """FINN's SetFolding for `cycles` without its MVAU width cap, then fold the layers it does not (upsampling,
+    our DepthToSpace) too."""
     model = model.transform(SetFolding(cycles, mvau_wwidth_max=1 << 30, two_pass_relaxation=False))
     for node in model.graph.node:
-        if node.op_type.startswith("UpsampleNearestNeighbour"):
+        if node.op_type.startswith(("UpsampleNearestNeighbour", "DepthToSpace")):
             inst = getCustomOp(node)
             for simd in _divisors(inst.get_nodeattr("NumChannels")):
                 inst.set_nodeattr("SIMD", simd)
@@ -184,7 +186,10 @@ def _peak(choice: list[MVAUOption], fixed: dict[str, float], target: Target) -> 
 
 
 def choose_options(options: list[list[MVAUOption]], fixed: dict[str, float], target: Target) -> list[MVAUOption]:
-    """Local search: one option per MVAU minimising (peak, summed) utilisation against the target's limits."""
+    """Local search: one option per MVAU minimising (peak, summed) utilisation against the target's limits.
+
+    Moves of one MVAU until none improves, then of two at once (moving multipliers off the peak resource may
+    need another layer's weights moved to make room), until neither does."""
     choice = [min(opts, key=lambda o: _cost(o.resources, target)) for opts in options]
     best = _peak(choice, fixed, target)
     improved = True
@@ -193,6 +198,15 @@ def choose_options(options: list[list[MVAUOption]], fixed: dict[str, float], tar
         for i, opts in enumerate(options):
             for option in opts:
                 trial = [*choice[:i], option, *choice[i + 1:]]
+                score = _peak(trial, fixed, target)
+                if score < best:
+                    choice, best, improved = trial, score, True
+        if improved:
+            continue
+        for i, j in itertools.combinations(range(len(options)), 2):
+            for a, b in itertools.product(options[i], options[j]):
+                trial = list(choice)
+                trial[i], trial[j] = a, b
                 score = _peak(trial, fixed, target)
                 if score < best:
                     choice, best, improved = trial, score, True
@@ -221,6 +235,9 @@ def search_folding(generic: dict[str, ModelWrapper], cycles: dict[str, int], tar
             if impl == impls[0]:  # the other layers cost the same whichever MVAU implementation
                 for r, v in _non_mvau_resources(spec, target.part).items():
                     fixed[r] += v
+    for (name, k), opts in options.items():  # an implementation that cannot meet the rate (an HLS weight
+        meeting = [o for o in opts if o.cycles <= cycles[name]]  # stream over its width cap) only where none can
+        options[name, k] = meeting or opts
     keys = list(options)
     choice = dict(zip(keys, choose_options([options[k] for k in keys], fixed, target), strict=True))
     result = {}

@@ -1,6 +1,7 @@
-"""Channels x bit widths x MAC policy -> the fastest estimated faces/s that fits one ZCU104, and the quality.
+"""Channels x bit widths x MAC policy -> the fastest estimated faces/s that fits one board, and the quality.
 
     python -m hw.pareto --variants 32:4:4 24:4:4 16:4:4 24:3:3 --out docs/pareto
+    python -m hw.pareto --target kv260 --variants 32:4:4 24:4:4 16:4:4 24:3:3 --out docs/pareto-kv260
 
 For every variant (base channels c, weight bits, activation bits) a calibrated model of that shape goes
 through the FINN flow once; the folding policy (hw.folding) is then searched for rising targets of
@@ -29,11 +30,12 @@ import torch
 from tqdm import tqdm
 
 from host.quality import DEFAULT_SCORE
-from hw.build import DEFAULT_CHECKPOINT
+from hw.build import DEFAULT_CHECKPOINT, UPSAMPLING
 from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
 from hw.folding import search_folding
+from quant.cli import positive_int
 from quant.export import export_accelerator
 from quant.plots import save_figure
 from quant.qvae import QuantSpec, from_float
@@ -45,15 +47,16 @@ POLICIES = {"mixed": "mixed", "dsp": "dsp", "lut": "lut",
 RATES = (500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000)
 
 
-def generic_graphs(cfg: VAEConfig, spec: QuantSpec, work: Path, target: Target) -> dict:
-    """Generic dataflow graphs of a calibrated, untrained model of this shape."""
+def generic_graphs(cfg: VAEConfig, spec: QuantSpec, work: Path, target: Target, subpixel: bool = True) -> dict:
+    """Generic dataflow graphs of a calibrated, untrained model of this shape (`subpixel`: hw.build's
+    --decoder-upsampling subpixel, else nearest)."""
     torch.manual_seed(0)
     enc, dec = from_float(VAE(cfg).eval(), spec)
     with torch.no_grad():
         enc.train()(torch.randint(0, 256, (16, 1, 64, 64)).float())
         dec.train()(torch.randint(-128, 128, (16, cfg.latent)).float())
     return {name: to_dataflow(export_accelerator(net.eval(), work / f"{name}.onnx"),
-                              dataflow_config(work / name, target), {})
+                              dataflow_config(work / name, target), {}, subpixel=subpixel)
             for name, net in (("encoder", enc), ("decoder", dec))}
 
 
@@ -88,21 +91,22 @@ def quality_of(channels: int, spec: QuantSpec) -> dict | None:
 
 
 def sweep(variants: list[tuple[int, QuantSpec]], policies: list[str], passes: int, target: Target,
-          work: Path) -> list[dict]:
+          work: Path, subpixel: bool = True, rates: tuple[float, ...] = RATES) -> list[dict]:
     rows = []
     for channels, spec in variants:
         chatter = io.StringIO()
         with contextlib.redirect_stdout(chatter):
-            generic = generic_graphs(VAEConfig(channels=channels), spec, work / f"c{channels}", target)
+            generic = generic_graphs(VAEConfig(channels=channels), spec, work / f"c{channels}", target, subpixel)
         for macs in policies:
             best = None
-            for rate in tqdm(RATES, desc=f"c={channels} W{spec.weight_bits}A{spec.act_bits} {macs}"):
+            for rate in tqdm(sorted(rates), desc=f"c={channels} W{spec.weight_bits}A{spec.act_bits} {macs}"):
                 with contextlib.redirect_stdout(chatter):
                     chip = chip_at(generic, rate, passes, POLICIES[macs], target, work / f"c{channels}")
                 if not chip["within_limits"]:
                     break
                 best = {"target": rate, **chip}
-            rows.append({"channels": channels, "weight_bits": spec.weight_bits, "act_bits": spec.act_bits,
+            rows.append({"target": target.name, "decoder_upsampling": "subpixel" if subpixel else "nearest",
+                         "channels": channels, "weight_bits": spec.weight_bits, "act_bits": spec.act_bits,
                          "macs": macs, "best": best, "quality": quality_of(channels, spec)})
     return rows
 
@@ -124,7 +128,7 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], out: Path) -> None:
+def plot(rows: list[dict], out: Path, target: Target) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for r in rows:
         if r["best"]:
@@ -133,8 +137,9 @@ def plot(rows: list[dict], out: Path) -> None:
             ax.annotate(f"c{r['channels']} W{r['weight_bits']}A{r['act_bits']} {r['macs']}",
                         (r["best"]["faces_per_s"], peak), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.axvline(1000, color="grey", ls="--", lw=0.8)
-    ax.set(xlabel="estimated faces/s (1 encoder + 10 decoder passes, 200 MHz)",
-           ylabel="largest resource fraction of the xczu7ev", title="Fastest fitting folding per variant")
+    ax.set(xlabel=f"estimated faces/s (1 encoder + 10 decoder passes, {target.clock_mhz:.0f} MHz)",
+           ylabel=f"largest resource fraction of the {target.part}",
+           title=f"Fastest fitting folding per variant, {target.board}")
     save_figure(fig, out)
 
 
@@ -145,8 +150,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="variants as CHANNELS:WEIGHT_BITS:ACT_BITS")
     ap.add_argument("--policies", nargs="+", choices=sorted(POLICIES), default=["mixed", "rtl-encoder", "dsp"],
                     help="MAC policies to compare (rtl-encoder: encoder all-DSP = pure RTL, decoder mixed)")
-    ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104", help="board")
+    ap.add_argument("--target", choices=sorted(TARGETS), default="zcu104",
+                    help="board whose resources and recommended limits the foldings must fit (hw.device)")
     ap.add_argument("--passes", type=int, default=10, help="decoder passes per face")
+    ap.add_argument("--decoder-upsampling", choices=UPSAMPLING, default="subpixel",
+                    help="decoder mapping, as hw.build's option of that name (default: subpixel)")
+    ap.add_argument("--rates", type=positive_int, nargs="+", default=list(RATES),
+                    help="targets in faces/s, tried in rising order until one does not fit (default: "
+                         + ", ".join(map(str, RATES)) + ")")
     ap.add_argument("--work", type=Path, default=Path("/tmp/facevault-pareto"), help="scratch folder")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "pareto", help="output stem (.json/.md/.png)")
     ap.add_argument("--refresh-quality", action="store_true",
@@ -161,11 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         for v in args.variants:
             c, w, a = (int(x) for x in v.split(":"))
             variants.append((c, QuantSpec(w, a, 8)))
-        rows = sweep(variants, args.policies, args.passes, TARGETS[args.target], args.work)
+        rows = sweep(variants, args.policies, args.passes, TARGETS[args.target], args.work,
+                     args.decoder_upsampling == "subpixel", tuple(args.rates))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     args.out.with_suffix(".md").write_text(markdown(rows) + "\n")
-    plot(rows, args.out.with_suffix(".png"))
+    plot(rows, args.out.with_suffix(".png"), TARGETS[args.target])
     print(markdown(rows))
     return 0
 

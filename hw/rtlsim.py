@@ -118,6 +118,8 @@ HARNESS = """#include "Vchain_top.h"
 #include <string>
 #include <vector>
 // Streams hex words (one per line, most significant digit first) into in0, writes out0 words likewise.
+// argv[4] (optional): stall percentage; the input then withholds a new word and the output drops TREADY that
+// often (pseudo-random, fixed seed); an offered input word stays offered until taken (AXI-stream).
 static const int IW = {iw}, OW = {ow};
 static std::vector<uint32_t> parse(const std::string &s) {{
   std::vector<uint32_t> w((IW + 31) / 32, 0);
@@ -132,15 +134,16 @@ int main(int argc, char **argv) {{
   Verilated::commandArgs(argc, argv);
   Vchain_top *m = new Vchain_top;
   long n_out = atol(argv[1]); FILE *out = fopen(argv[2], "w");
+  const int stall = argc > 4 ? atoi(argv[4]) : 0; bool held = false; srand(1);
   std::ifstream fin(argv[3]); std::vector<std::vector<uint32_t>> in; std::string line;
   while (std::getline(fin, line)) if (!line.empty()) in.push_back(parse(line));
   m->ap_clk = 0; m->ap_rst_n = 0;
   for (int i = 0; i < 32; ++i) {{ m->ap_clk = !m->ap_clk; m->eval(); }}
   m->ap_rst_n = 1; m->eval();
   size_t next = 0; long got = 0, cycle = 0; const long limit = {limit};
-  m->out0_V_TREADY = 1;
   while (got < n_out && cycle < limit) {{
-    m->in0_V_TVALID = next < in.size();
+    m->out0_V_TREADY = stall == 0 || rand() % 100 >= stall;
+    m->in0_V_TVALID = next < in.size() && (held || stall == 0 || rand() % 100 >= stall);
     if (next < in.size()) {{ {set_in} }}
     m->ap_clk = 0; m->eval();
     bool in_fire = m->in0_V_TVALID && m->in0_V_TREADY;
@@ -148,6 +151,7 @@ int main(int argc, char **argv) {{
       for (int w = (OW + 31) / 32 - 1; w >= 0; --w) fprintf(out, "%08x", {get_out});
       fprintf(out, " %ld\\n", cycle); ++got;
     }}
+    held = m->in0_V_TVALID && !in_fire;
     m->ap_clk = 1; m->eval();
     if (in_fire) ++next;
     ++cycle;
@@ -319,8 +323,9 @@ class RTLChain:
             raise RTLSimError("Verilator build failed:\n" + "\n".join(errors[:12]))
         return obj / "Vchain_top"
 
-    def run(self, x: np.ndarray) -> RTLResult:
-        """Integers (N, *first node's input shape) -> integers (N, *last node's output shape)."""
+    def run(self, x: np.ndarray, stall_percent: int = 0) -> RTLResult:
+        """Integers (N, *first node's input shape) -> integers (N, *last node's output shape). With
+        `stall_percent`, input words arrive late and the output is not ready that often (random backpressure)."""
         n = len(x)
         # the stream is words of the folded shape's last axis; only that and the word count matter (counted
         # from the normal shape: InnerShuffle's folded shapes lack the batch axis)
@@ -331,7 +336,8 @@ class RTLChain:
         (self.work / "in.hex").write_text("".join(f"{int.from_bytes(w.tobytes(), 'little'):x}\n" for w in words))
         out_shape = self.last.get_normal_output_shape()[1:]
         per_frame = int(np.prod(out_shape)) // out_per_word
-        run = subprocess.run([str(self.exe), str(n * per_frame), str(self.work / "out.hex"), str(self.work / "in.hex")],
+        run = subprocess.run([str(self.exe), str(n * per_frame), str(self.work / "out.hex"), str(self.work / "in.hex"),
+                              str(stall_percent)],
                              capture_output=True, text=True, cwd=self.work, timeout=3600)
         lines = (self.work / "out.hex").read_text().split("\n")[:-1]
         if run.returncode or len(lines) != n * per_frame:

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.dtypes import IntType
 from sim.fusion import fused_conv
-from sim.layers import MatMul, Pad, Threshold, Transpose, Upsample, Window, check_range
+from sim.layers import DepthToSpace, MatMul, Pad, Threshold, Transpose, Upsample, Window, check_range
 from sim.packing import StreamFormat
 
 FORMAT = "facevault-accelerator/1"
@@ -60,6 +60,13 @@ def _build_layer(index: int, rec: dict, arrays) -> Callable[[np.ndarray], np.nda
         if oh % h or ow % w:
             raise ValueError(f"{rec['name']}: upsampling {h}x{w} -> {oh}x{ow} is not by an integer factor")
         return Upsample((oh // h, ow // w))
+    if kind == "depth_to_space":
+        block, crop = int(rec["block"]), tuple(rec["crop"])
+        if block < 1 or len(crop) != 4 or not all(0 <= k < block for k in crop):
+            raise ValueError(f"{rec['name']}: a depth-to-space crop must be 4 values in [0, {block}), not {crop}")
+        if rec.get("replicate", False) and not any(crop):  # nearest upsampling (sim.fusion recognises it)
+            return Upsample((block, block))
+        return DepthToSpace(block, crop, bool(rec.get("replicate", False)))
     if kind == "transpose":
         if rec["perm"][0] != 0:
             raise ValueError(f"{rec['name']}: a transpose must keep the batch axis first")

@@ -136,6 +136,25 @@ class Upsample:
 
 
 @dataclass
+class DepthToSpace:
+    """DepthToSpace: (N, H, W, F*F*C), channels ordered (phase row, phase column, channel) -> the (N, H*F, W*F, C)
+    map of the phases, cropped by `crop` = top, left, bottom, right (the sub-pixel decoder's layer)."""
+
+    block: int
+    crop: tuple[int, int, int, int]
+    replicate: bool = False   # the input has C channels, every phase the same: nearest upsampling, then crop
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.replicate:
+            x = np.tile(x, (1, 1, 1, self.block * self.block))
+        n, h, w, depth = x.shape
+        f = self.block
+        y = x.reshape(n, h, w, f, f, depth // (f * f)).transpose(0, 1, 3, 2, 4, 5).reshape(n, h * f, w * f, -1)
+        top, left, bottom, right = self.crop
+        return y[:, top:h * f - bottom, left:w * f - right]
+
+
+@dataclass
 class Transpose:
     """Inner/OuterShuffle: view the batch item as `view`, permute the axes, reshape to the output shape."""
 

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from finn.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
 
 from hw.artefact import export_artefact
 from hw.device import ZCU104
 from hw.execute import generic_view
-from hw.flow import dataflow_config, specialize_and_fold
+from hw.flow import dataflow_config, specialize_and_fold, step_subpixel_decoder
 from hw.folding import search_folding
 from sim.accelerator import SimAccelerator
 
@@ -15,18 +16,25 @@ from sim.accelerator import SimAccelerator
 @pytest.fixture(scope="module")
 def finished(tiny_generic, tmp_path_factory):
     work = tmp_path_factory.mktemp("sim_eq")
-    folding = search_folding(tiny_generic, {"encoder": 200_000, "decoder": 20_000}, ZCU104, "mixed")
+    # the decoder also as the sub-pixel decoder (hw.subpixel): DepthToSpace layers, no upsampler
+    generics = {**tiny_generic, "decoder_subpixel": step_subpixel_decoder(tiny_generic["decoder"], None)}
+    cycles = {"encoder": 200_000, "decoder": 20_000, "decoder_subpixel": 20_000}
+    folding = search_folding(generics, cycles, ZCU104, "mixed")
     out = {}
-    for name, generic in tiny_generic.items():
+    for name, generic in generics.items():
         model = specialize_and_fold(generic, folding[name], dataflow_config(work / name, ZCU104), {})
         export_artefact(model, work / f"{name}.npz")
         out[name] = (model, SimAccelerator.load(work / f"{name}.npz"))
     return out
 
 
-@pytest.mark.parametrize("name", ["encoder", "decoder"])
+@pytest.mark.parametrize("name", ["encoder", "decoder", "decoder_subpixel"])
 def test_every_layer_of_the_simulator_equals_finn(finished, name):
     model, sim = finished[name]
+    if name == "decoder_subpixel":
+        kinds = {n.op_type: getCustomOp(n).get_nodeattr("Replicate") for n in model.graph.node
+                 if n.op_type.startswith("DepthToSpace")}
+        assert kinds and not any(n.op_type.startswith("Upsample") for n in model.graph.node)
     view = generic_view(model)
     rng = np.random.default_rng(3)
     shape = tuple(model.get_tensor_shape(model.graph.input[0].name))

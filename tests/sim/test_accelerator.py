@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim.accelerator import SimAccelerator
+from sim.layers import Upsample
 from tests.conftest import BUILD
 
 
@@ -24,9 +25,12 @@ def test_large_layers_run_in_chunks_small_ones_on_the_whole_batch(decoder):
 
 
 def test_every_upsampling_convolution_of_the_decoder_is_fused(decoder):
+    """Upsamplers (FINN's, or the sub-pixel decoder's DepthToSpace in replicate mode) fused with their convolution;
+    the blocks that are sub-pixel convolutions in hardware already run at the low resolution."""
     kinds = [layer.kind for layer in decoder.fused]
-    upsamples = sum(layer.kind == "upsample" for layer in decoder.layers)
-    assert upsamples and kinds.count("fused SubpixelConv+Threshold") == upsamples and "upsample" not in kinds
+    upsamplers = sum(isinstance(layer.fn, Upsample) for layer in decoder.layers)
+    assert upsamplers and kinds.count("fused SubpixelConv+Threshold") == upsamplers
+    assert not any(isinstance(layer.fn, Upsample) for layer in decoder.fused)
     assert kinds.count("fused TapSumConv+Threshold") == 1   # the last convolution: 24 -> 2 channels
 
 
