@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from host.faces import CROP_SIZE, Detection, FaceDetector, ImageError, crop_face, main_face, read_rgb
 from host.judge import REFERENCE_FILE, QualityJudge
+from host.pose import landmark_array
 from host.quality import DEFAULT_SCORE, SCORES, Reference
 from host.scoring import VAEBackend
 from quant.cli import CliParser, load_input, output_file, reports_input_errors
@@ -73,23 +74,29 @@ def _result(path: str, det: Detection | None = None, error: str | None = None) -
             "confidence": None if det is None else round(det.confidence, 4), "error": error}
 
 
-def crop_images(images: Iterable[Image], detector: FaceDetector) -> list[tuple[dict, np.ndarray | None]]:
-    """Detect the main face of each image: its result stub and its crop (None without a face or pixels)."""
-    out = []
+Cropped = tuple[dict, np.ndarray | None, Detection | None]   # result stub, crop, detection
+
+
+def crop_images(images: Iterable[Image], detector: FaceDetector) -> list[Cropped]:
+    """Detect the main face of each image: its result stub, its crop and its detection (None without a face
+    or pixels)."""
+    out: list[Cropped] = []
     for name, rgb in images:
         if isinstance(rgb, str):
-            out.append((_result(name, error=rgb), None))
+            out.append((_result(name, error=rgb), None, None))
         else:
             det = main_face(detector.detect(rgb), rgb.shape)
-            out.append((_result(name, det), None if det is None else crop_face(rgb, det.box)))
+            out.append((_result(name, det), None if det is None else crop_face(rgb, det.box), det))
     return out
 
 
-def score_crops(rows: list[tuple[dict, np.ndarray | None]], judge: QualityJudge) -> None:
-    """Fill `score` and `log_rp` of the results that have a crop."""
-    found = [(r, crop) for r, crop in rows if crop is not None]
-    crops = np.stack([c for _, c in found]) if found else np.zeros((0, CROP_SIZE, CROP_SIZE), np.uint8)
-    for (r, _), s, lrp in zip(found, *judge.score(crops), strict=True):
+def score_crops(rows: list[Cropped], judge: QualityJudge) -> None:
+    """Fill `score` and `log_rp` of the results that have a crop (pose and size from their detections)."""
+    found = [(r, crop, det) for r, crop, det in rows if crop is not None and det is not None]
+    crops = np.stack([c for _, c, _ in found]) if found else np.zeros((0, CROP_SIZE, CROP_SIZE), np.uint8)
+    boxes = np.array([d.box for _, _, d in found]).reshape(-1, 4)
+    scored = judge.score(crops, boxes, landmark_array([d.landmarks for _, _, d in found]))
+    for (r, _, _), s, lrp in zip(found, *scored, strict=True):
         r["score"], r["log_rp"] = float(s), float(lrp)
 
 
@@ -101,7 +108,7 @@ def score_images(images: Iterable[Image], judge: QualityJudge,
     while chunk := list(islice(images, batch)):
         rows = crop_images(chunk, detector)
         score_crops(rows, judge)
-        yield from rows
+        yield from ((r, crop) for r, crop, _ in rows)
 
 
 def demo_images() -> list[Image]:

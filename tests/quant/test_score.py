@@ -104,7 +104,8 @@ def test_images_are_read_detected_scored_and_written_a_batch_at_a_time(monkeypat
     table = tmp_path / "scores.csv"
 
     class Judge:
-        def score(self, crops):
+        def score(self, crops, boxes, landmarks):
+            assert boxes.shape == (len(crops), 4) and landmarks.shape == (len(crops), 5, 2)
             batches.append((len(crops), len(read), len(table.read_text().splitlines())))
             return np.zeros(len(crops)), np.ones(len(crops))
 
