@@ -1,9 +1,10 @@
 """Head pose and face resolution from MTCNN's box and five landmarks (numpy only; runs on the board).
 
 The landmarks are (left eye, right eye, nose, left mouth corner, right mouth corner) in image pixels,
-as `host.faces.Detection` holds them. The face is first de-rotated about the eye midpoint, then:
+as `host.faces.Detection` holds them. The face is first de-rotated about the eye midpoint (roll, the
+in-plane angle, is not a quality: every recognizer's alignment undoes it, and the LFW reference photos are
+deep-funneled, i.e. already de-rotated, so their roll spread measures the aligner), then:
 
-- ``roll``: the angle of the eye line (radians);
 - ``yaw``: the nose's horizontal offset from the midline of eyes and mouth, in inter-ocular distances
   (0 for a frontal face; towards +-1 and beyond for a profile, where the nose leaves the eyes' span);
 - ``pitch``: where the nose lies between the eye line (0) and the mouth line (1);
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-POSE_FEATURES = ("yaw", "pitch", "roll")
+POSE_FEATURES = ("yaw", "pitch")
 SIZE_FEATURE = "face_side"
 _EPS = 1e-6
 
 
 def detection_features(boxes: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
-    """Pose and size numbers of N detections: boxes (N, 4) x, y, w, h; landmarks (N, 5, 2) -> (N,) each."""
+    """Yaw, pitch and size of N detections: boxes (N, 4) x, y, w, h; landmarks (N, 5, 2) -> (N,) each."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     pts = np.asarray(landmarks, dtype=np.float64).reshape(len(boxes), 5, 2)
     left_eye, right_eye = pts[:, 0], pts[:, 1]
@@ -39,7 +40,7 @@ def detection_features(boxes: np.ndarray, landmarks: np.ndarray) -> dict[str, np
     yaw = (upright[:, 2, 0] - midline_x) / ocular
     pitch = upright[:, 2, 1] / np.where(np.abs(mouth[:, 1]) > _EPS, mouth[:, 1], np.nan)
     side = np.log(np.maximum(boxes[:, 2:].max(axis=1), 1.0))
-    return {"yaw": yaw, "pitch": pitch, "roll": roll, SIZE_FEATURE: side}
+    return {"yaw": yaw, "pitch": pitch, SIZE_FEATURE: side}
 
 
 def landmark_array(landmarks: list[tuple[tuple[float, float], ...]]) -> np.ndarray:

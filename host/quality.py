@@ -197,7 +197,7 @@ ScoreFn = Callable[[dict[str, np.ndarray], Reference], np.ndarray]
 
 # the extra terms' groups and which side of each term's distribution is penalised (never better than typical)
 TERM_GROUPS = {"pose": POSE_FEATURES, "size": (SIZE_FEATURE,), "face": (LATENT_TERM,)}
-_PENALISED = {"yaw": "both", "pitch": "both", "roll": "both", SIZE_FEATURE: "low", LATENT_TERM: "high"}
+_PENALISED = {"yaw": "both", "pitch": "both", SIZE_FEATURE: "low", LATENT_TERM: "high"}
 
 
 def term_log_tail(name: str, feats: dict[str, np.ndarray], ref: Reference) -> np.ndarray:

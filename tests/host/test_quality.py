@@ -24,13 +24,13 @@ def _full_feats(n=400, seed=0):
     """Crop features plus latents, pose and size of good faces."""
     rng = np.random.default_rng(seed)
     return {**_feats(n, seed), "mu_z": rng.normal(0, 1, (n, 8)), "yaw": rng.normal(0, 0.1, n),
-            "pitch": rng.normal(0.5, 0.08, n), "roll": rng.normal(0, 0.05, n), "face_side": rng.normal(4.8, 0.1, n)}
+            "pitch": rng.normal(0.5, 0.08, n), "face_side": rng.normal(4.8, 0.1, n)}
 
 
 def _typical(n, **changes):
     """n crops with every feature at the good faces' centre, except `changes` (arrays of length n)."""
     base = {"log_rp": 3000.0, "png_bits": 23000.0, "residual_noise": 0.01, "contrast": 0.2,
-            "yaw": 0.0, "pitch": 0.5, "roll": 0.0, "face_side": 4.8}
+            "yaw": 0.0, "pitch": 0.5, "face_side": 4.8}
     feats = {k: np.full(n, v) for k, v in base.items()} | {"mu_z": np.zeros((n, 8))}
     return feats | {k: np.asarray(v, dtype=float) for k, v in changes.items()}
 
@@ -97,7 +97,7 @@ def test_with_latents_and_detections_every_variant_scores_every_crop():
     assert set(scores) == set(SCORES) and len(SCORES) == 11
     assert all(s.shape == (20,) and np.isfinite(s).all() for s in scores.values())
     assert missing_for("fisher+pose+size+face", _feats(3), ref) == ["the crops' face_side", "the crops' mu_z",
-                                                                   "the crops' pitch", "the crops' roll",
+                                                                   "the crops' pitch",
                                                                    "the crops' yaw"]
     lacking = missing_for("fisher+face", None, Reference.fit(_feats()))
     assert lacking == ["latent_distance statistics in the score reference"]
@@ -107,7 +107,7 @@ def test_reference_with_terms_round_trips_and_an_old_reference_still_loads(tmp_p
     ref = Reference.fit(_full_feats())
     ref.save(tmp_path / "ref.json")
     assert Reference.load(tmp_path / "ref.json") == ref
-    assert set(ref.terms) == {"yaw", "pitch", "roll", "face_side", "latent_distance"}
+    assert set(ref.terms) == {"yaw", "pitch", "face_side", "latent_distance"}
     old = tmp_path / "old.json"
     old.write_text('{"mean": [1.0, 2.0], "cov": [[1.0, 0.0], [0.0, 1.0]], "crops": 12}')
     assert Reference.load(old).terms == {}
