@@ -228,7 +228,7 @@ SCORES: dict[str, ScoreFn] = {
     "fisher": _fisher,
     **{"fisher+" + "+".join(groups): _fisher_with(groups) for groups in _group_sets()},
 }
-DEFAULT_SCORE = "fisher"
+DEFAULT_SCORE = "fisher+pose+size"
 
 
 def needed_terms(variant: str) -> tuple[str, ...]:
