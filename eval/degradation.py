@@ -31,6 +31,7 @@ from eval.plots import LABELS, plot_spearman
 from eval.probes import DATA, probe_images
 from eval.quality_eval import spearman_rows
 from host.faces import read_rgb
+from host.pose import landmark_array
 from quant.cli import (
     LFW_RULE,
     CliParser,
@@ -44,7 +45,7 @@ from quant.cli import (
 from quant.degradations import DEGRADATIONS, LEVELS, degrade, severity_series
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
-VERSION = 1  # bump when what `_degraded` computes changes
+VERSION = 2  # bump when what `_degraded` computes changes
 _measurer: Measurer | None = None
 
 
@@ -61,7 +62,8 @@ def _degraded(path: str) -> dict[str, np.ndarray]:
     for i, img in enumerate(images):
         det = clean if i == 0 else _measurer.detect(img, fallback=clean.box)
         m = _measurer.measure(img, det)
-        rows.append({**m.baselines, "crop": m.crop, "fallback": not m.detected})
+        rows.append({**m.baselines, "crop": m.crop, "fallback": not m.detected, "box": np.array(det.box),
+                     "landmarks": landmark_array([det.landmarks])[0]})
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
@@ -90,11 +92,12 @@ def compute_scores(paths: list[Path], models: list[VaeModel], workers: int) -> A
     """Every method's scores, (images, 1 + degradations x levels), and the fallback flags."""
     measured = measure_all(paths, workers)
     crops = measured["crop"].reshape(-1, *measured["crop"].shape[2:])
+    boxes, marks = measured["box"].reshape(-1, 4), measured["landmarks"].reshape(-1, 5, 2)
     shape = measured["crop"].shape[:2]
     scores = {name: measured[name].astype(float) for name in BASELINES}
     for model in models:
-        parts = [model.judge.score(crops[i:i + 256]) for i in tqdm(range(0, len(crops), 256),
-                                                                 desc=f"VAE ({model.name})", unit="chunk")]
+        parts = [model.judge.score(crops[i:i + 256], boxes[i:i + 256], marks[i:i + 256])
+                 for i in tqdm(range(0, len(crops), 256), desc=f"VAE ({model.name})", unit="chunk")]
         scores[f"vae_raw_{model.name}"] = np.concatenate([p[1] for p in parts]).reshape(shape)
         scores[f"vae_{model.name}"] = np.concatenate([p[0] for p in parts]).reshape(shape)
     scores["random"] = np.random.default_rng(0).random(shape)

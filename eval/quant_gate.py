@@ -38,7 +38,7 @@ from scipy.stats import spearmanr
 
 from eval.quality_eval import CROPS_RULE, features_of
 from host.accelerated import BundleError, load_manifest
-from host.quality import DEFAULT_SCORE, Reference, quality_scores
+from host.quality import DEFAULT_CROP_SCORE, Reference, quality_scores
 from host.scoring import VAEBackend
 from quant.cli import CliParser, load_input, positive_int, reports_input_errors
 from quant.plots import save_figure
@@ -54,12 +54,12 @@ def scores_of(backend_name: str, backend: VAEBackend, crops: np.ndarray, good_fa
     """Default score (reference fitted by this model on `good_faces`) and raw log RP of every crop."""
     reference = Reference.fit(features_of(backend, good_faces, f"{backend_name} reference"))
     feats = features_of(backend, crops, f"{backend_name} model")
-    return {DEFAULT_SCORE: quality_scores(feats, reference)[DEFAULT_SCORE], "log_rp": feats["log_rp"]}
+    return {DEFAULT_CROP_SCORE: quality_scores(feats, reference)[DEFAULT_CROP_SCORE], "log_rp": feats["log_rp"]}
 
 
 def gate(float_scores: dict[str, np.ndarray], quant_scores: dict[str, np.ndarray], table: dict) -> dict:
     spearman = {k: float(spearmanr(float_scores[k], quant_scores[k]).statistic) for k in float_scores}
-    clean_higher = {d: v["clean_higher"] for d, v in table["tables"][DEFAULT_SCORE].items()}
+    clean_higher = {d: v["clean_higher"] for d, v in table["tables"][DEFAULT_CROP_SCORE].items()}
     return {"crops": len(next(iter(float_scores.values()))), "spearman": spearman,
             "clean_higher": clean_higher, "min_spearman": MIN_SPEARMAN, "min_clean_higher": MIN_CLEAN_HIGHER,
             "passed": min(spearman.values()) >= MIN_SPEARMAN and min(clean_higher.values()) >= MIN_CLEAN_HIGHER}

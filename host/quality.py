@@ -229,6 +229,18 @@ SCORES: dict[str, ScoreFn] = {
     **{"fisher+" + "+".join(groups): _fisher_with(groups) for groups in _group_sets()},
 }
 DEFAULT_SCORE = "fisher+pose+size"
+DETECTION_GROUPS = ("pose", "size")   # terms computed from the detection, not from the crop
+
+
+def crop_part(variant: str) -> str:
+    """The variant without its detection terms: what a crop alone is scored by (a degradation table, the
+    quantization gate). Pose and size are the same for float and quantized models and for the degraded
+    copies of one crop, so they cannot change those comparisons within an image."""
+    base, *groups = variant.split("+")
+    return "+".join([base, *(g for g in groups if g not in DETECTION_GROUPS)])
+
+
+DEFAULT_CROP_SCORE = crop_part(DEFAULT_SCORE)
 
 
 def needed_terms(variant: str) -> tuple[str, ...]:

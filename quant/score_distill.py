@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from host.likelihood import L_SAMPLES, latent_noise
-from host.quality import DEFAULT_SCORE, LN2, MAD_TO_SIGMA, Reference, png_bits, quality_scores
+from host.quality import DEFAULT_CROP_SCORE, LN2, MAD_TO_SIGMA, Reference, png_bits, quality_scores
 from quant.qvae import Z_SCALE, QuantVAE
 from quant.train import LossFn, pixel_nll, to_input
 from quant.vae import VAE, bound_log_sigma, bound_log_sigma_z
@@ -148,5 +148,5 @@ def score_agreement(teacher: VAE, model: QuantVAE, crops: np.ndarray, reference_
     for name, fn, m in (("float", teacher_statistics, teacher), ("quant", student_statistics, model)):
         ref = Reference.fit(_features(fn, m, reference_crops, ref_bits, eps, batch))
         f = _features(fn, m, crops, bits, eps, batch)
-        scores[name] = {DEFAULT_SCORE: quality_scores(f, ref)[DEFAULT_SCORE], "log_rp": f["log_rp"]}
+        scores[name] = {DEFAULT_CROP_SCORE: quality_scores(f, ref)[DEFAULT_CROP_SCORE], "log_rp": f["log_rp"]}
     return {k: float(spearmanr(scores["float"][k], scores["quant"][k]).statistic) for k in scores["float"]}

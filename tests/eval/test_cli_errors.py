@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval import bench_sim, bench_vae, degradation, erc, probes, quality_eval, quant_gate, track_strips
+from eval import bench_sim, bench_vae, degradation, erc, probes, quality_eval, quant_gate, selection, track_strips
 from quant.score import DEFAULT_BUILD
 
 LFW = "an LFW folder (pairs.txt and images/), not {t}"
@@ -42,6 +42,16 @@ DEGRADATION = {
     "zero-images": (["-n", "0"], "argument -n: must be a positive integer, not 0"),
     "negative-images": (["-n", "-3"], "argument -n: must be a positive integer, not -3"),
     "negative-seed": (["--seed", "-1"], "argument --seed: must be a non-negative integer, not -1"),
+}
+SELECTION = {
+    "one-person": (["--persons", "1"], "argument --persons: must be an integer of at least 2, not 1"),
+    "one-frame": (["--frames", "1"], "argument --frames: must be an integer of at least 2, not 1"),
+    "text-frames": (["--frames", "ten"], "argument --frames: must be an integer of at least 2, not ten"),
+    "negative-bootstrap": (["--bootstrap", "-1"], "argument --bootstrap: must be a non-negative integer, not -1"),
+    "negative-seed": (["--seed", "-1"], "argument --seed: must be a non-negative integer, not -1"),
+    "unknown-split": (["--split", "all"], "argument --split: invalid choice: 'all' (choose from"),
+    "lfw-without-persons": (["--lfw", "{t}/holes"], "--lfw must be " + LFW + "/holes (ValueError: {t}/holes/pairs.txt "
+                                                    "names no person with at least 3 images in {t}/holes/images)"),
 }
 
 CROPS = "a crops file (python -m quant.data), not {t}"
@@ -91,7 +101,8 @@ def inputs(tmp_path):
 
 
 ALL = {f"{program.__name__.removeprefix('eval.')}-{case}": (program, *{**CASES, **own}[case])
-       for program, own in ((erc, ERC), (degradation, DEGRADATION)) for case in [*CASES, *own]} | OTHERS
+       for program, own in ((erc, ERC), (degradation, DEGRADATION), (selection, SELECTION))
+       for case in [*CASES, *own]} | OTHERS
 
 
 @pytest.mark.parametrize("case", sorted(ALL))

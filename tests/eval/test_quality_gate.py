@@ -5,7 +5,7 @@ import pytest
 
 from eval.probes import probe_crops, probe_images
 from eval.quality_eval import degradation_table, features_of
-from host.quality import DEFAULT_SCORE, Reference, quality_scores
+from host.quality import DEFAULT_CROP_SCORE, Reference, quality_scores
 from quant.degradations import DEGRADATIONS
 from quant.float_backend import FloatBackend
 from quant.score import DEFAULT_CHECKPOINT
@@ -26,8 +26,8 @@ def tables(data_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(DEGRADATIONS))
 def test_default_score_ranks_clean_above_degraded_and_falls_with_severity(tables, name):
-    assert tables[DEFAULT_SCORE][name]["clean_higher"] >= 0.9
-    assert tables[DEFAULT_SCORE][name]["spearman"] <= -0.9
+    assert tables[DEFAULT_CROP_SCORE][name]["clean_higher"] >= 0.9
+    assert tables[DEFAULT_CROP_SCORE][name]["spearman"] <= -0.9
 
 
 @pytest.mark.slow

@@ -8,12 +8,13 @@ import json
 import pytest
 
 from eval import degradation, erc
-from eval.erc import PERFECT
+from eval.erc import COMPARED_VARIANTS, PERFECT
 from quant.degradations import DEGRADATIONS
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 METHODS = {"laplacian", "brisque", "face_size", "mtcnn_confidence", "random", PERFECT,
            "vae_float", "vae_raw_float", "vae_sim", "vae_raw_sim"}
+ERC_METHODS = METHODS | {f"vae_{v}_{m}" for v in COMPARED_VARIANTS for m in ("float", "sim")}  # beside the default
 
 
 def test_erc_on_a_subset(data_dir, tmp_path):
@@ -28,19 +29,19 @@ def test_erc_on_a_subset(data_dir, tmp_path):
     assert len(settings) == 2 * (1 + 2)
     for p, r, s in settings:
         methods = summary["results"][p][r][s]["methods"]
-        assert set(methods) == METHODS
+        assert set(methods) == ERC_METHODS
         initial = {v["fnmr@0%"] for v in methods.values()}
         assert len(initial) == 1                                 # one threshold, before any rejection
         assert all(methods[PERFECT]["pauc@20%"] <= v["pauc@20%"] + 1e-12 for v in methods.values())
         boot = summary["results"][p][r][s]["bootstrap"]
-        assert boot["resamples"] == 1000 and set(boot["pauc@20%_ci95"]) == METHODS - {PERFECT}
+        assert boot["resamples"] == 1000 and set(boot["pauc@20%_ci95"]) == ERC_METHODS - {PERFECT}
         assert all(lo <= hi for lo, hi in boot["pauc@20%_ci95"].values())
     assert set(summary["goals"]) == {f"{p}/{r}/{s}" for p, r, s in settings}
     assert all(0 <= g["vae_below_every_baseline_share"] <= 1 for g in summary["goals"].values())
     assert "Person-level bootstrap (1000 draws" in (out / "erc.md").read_text()
     with open(out / "scores.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == summary["images"] and METHODS - {PERFECT} <= set(rows[0])
+    assert len(rows) == summary["images"] and ERC_METHODS - {PERFECT} <= set(rows[0])
     assert (out / "erc_lfw_pairs.png").stat().st_size > 10_000 and (out / "erc_paper.png").exists()
     cached = sorted(p.name for p in cache.iterdir())
     assert erc.main(argv) == 0                                   # second run: from the cache, same numbers
@@ -57,7 +58,7 @@ def test_erc_on_a_subset(data_dir, tmp_path):
         shown = list(csv.DictReader(f))
     assert [(r["person"], r["number"]) for r in shown] == [(r["person"], r["number"]) for r in rows]
     assert {r["degradation"] for r in shown} <= set(DEGRADATIONS)
-    methods = sorted(METHODS - {PERFECT, "random"})
+    methods = sorted(ERC_METHODS - {PERFECT, "random"})
     for clean, r in zip(rows, shown, strict=True):                  # level 0 = the image unchanged
         assert (r["level"] == "0") == all(clean[m] == r[m] for m in methods), (r, clean)
 
