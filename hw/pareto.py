@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import torch
 from tqdm import tqdm
 
-from host.quality import DEFAULT_SCORE
+from host.quality import DEFAULT_CROP_SCORE
 from hw.build import DEFAULT_CHECKPOINT, UPSAMPLING
 from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
@@ -85,7 +85,7 @@ def quality_of(channels: int, spec: QuantSpec) -> dict | None:
     if not gate.exists() or not table.exists():
         return None
     g, t = json.loads(gate.read_text()), json.loads(table.read_text())
-    table = t["tables"][DEFAULT_SCORE]
+    table = t["tables"][DEFAULT_CROP_SCORE]
     return {"spearman": g["spearman"], "clean_higher": table,
             "min_clean_higher": min(v["clean_higher"] for v in table.values())}
 
@@ -122,7 +122,7 @@ def markdown(rows: list[dict]) -> str:
         quality = ["not trained", "not trained"]
         if q:
             rho = q["spearman"]
-            quality = [f"{rho[DEFAULT_SCORE]:.3f} / {rho['log_rp']:.3f}", f"{q['min_clean_higher']:.2f}"]
+            quality = [f"{rho[DEFAULT_CROP_SCORE]:.3f} / {rho['log_rp']:.3f}", f"{q['min_clean_higher']:.2f}"]
         lines.append(f"| {r['channels']} | {r['weight_bits']}/{r['act_bits']} | {r['macs']} | "
                      + " | ".join(cells + quality) + " |")
     return "\n".join(lines)

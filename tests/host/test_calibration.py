@@ -47,11 +47,13 @@ def demo(tmp_path_factory):
 def test_calibration_writes_a_reference_and_nothing_else(demo):
     proc, out, reference, tmp = demo
     assert proc.returncode == 0, proc.stderr
-    assert "calibrated on 69 faces of 1 person track(s)" in proc.stdout
     fitted = read_reference(reference)
     assert fitted.crops >= MIN_REFERENCE_CROPS and {"yaw", "face_side", "latent_distance"} <= fitted.terms.keys()
     report = json.loads((out / "report.json").read_text())
     cal = report["calibration"]
+    # ~70 faces (69 here, 71 with the boards' older numpy and OpenCV): what it says is what it used
+    assert 60 <= cal["faces_held"] <= 80
+    assert f"calibrated on {cal['faces_held']} faces of 1 person track(s)" in proc.stdout
     assert report["records"] == 0 and report["persons"] == cal["person_tracks"] == 1
     assert cal["faces_scored"] == cal["faces_held"] == report["faces_scored"] and cal["faces_fitted"] == fitted.crops
     assert cal["reference_id"] in proc.stdout and report["score_reference"]["path"] == str(SHIPPED)
