@@ -22,7 +22,7 @@ from eval.measure import Measurer
 from host.faces import crop_face
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.pose import detection_features, landmark_array
-from host.quality import DEFAULT_SCORE, Reference, quality_scores
+from host.quality import DEFAULT_SCORE, SCORES, Reference
 from quant.cli import load_input
 from quant.score import MODEL_RULES, make_backend, reference_path
 
@@ -136,9 +136,8 @@ def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[V
                 return model.judge.features(crops_of(paths[s], boxes[s], condition))
             key = digest(VAE_VERSION, model.key, names[s], boxes[s].tolist(), *condition.key)
             feats = cached(cache, f"vae-{model.name}", key, compute, stats) | detection_features(boxes[s], marks[s])
-            scores = quality_scores(feats, model.judge.reference)
             for name, variant in ((f"vae_{model.name}", model.judge.variant),
                                   *((f"vae_{v}_{model.name}", v) for v in variants if v != model.judge.variant)):
-                out.setdefault(name, []).append(scores[variant])
+                out.setdefault(name, []).append(SCORES[variant](feats, model.judge.reference))
             out.setdefault(f"vae_raw_{model.name}", []).append(feats["log_rp"])
     return {k: np.concatenate(v) for k, v in out.items()}

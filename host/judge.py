@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from host.pose import detection_features
-from host.quality import DEFAULT_SCORE, Reference, crop_features, missing_for, quality_scores
+from host.quality import DEFAULT_SCORE, SCORES, Reference, crop_features, missing_for
 from host.scoring import VAEBackend, reconstruct
 
 REFERENCE_FILE = "score_reference.json"   # a build folder's score reference (the quantized model's own)
@@ -45,13 +45,17 @@ class QualityJudge:
         lacking = missing_for(self.variant, feats, self.reference)
         if lacking:
             raise ValueError(f"score variant {self.variant} needs {', '.join(lacking)}")
-        return quality_scores(feats, self.reference)[self.variant], feats["log_rp"]
+        return SCORES[self.variant](feats, self.reference), feats["log_rp"]
 
 
-def build_judge(folder: Path, backend: VAEBackend | None = None, variant: str = DEFAULT_SCORE) -> QualityJudge:
-    """The judge of a build folder: `backend` (default: the folder's simulator) and the folder's score reference."""
+def build_judge(folder: Path, backend: VAEBackend | None = None, variant: str = DEFAULT_SCORE,
+                reference: Reference | None = None) -> QualityJudge:
+    """The judge of a build folder: `backend` (default: the folder's simulator) and `reference` (default: the
+    folder's score reference)."""
     if backend is None:
         from host.accelerated import simulated_vae
 
         backend = simulated_vae(folder)
-    return QualityJudge(backend, Reference.load(Path(folder) / REFERENCE_FILE), variant)
+    if reference is None:
+        reference = Reference.load(Path(folder) / REFERENCE_FILE)
+    return QualityJudge(backend, reference, variant)

@@ -207,13 +207,8 @@ def make_judge(args: argparse.Namespace) -> tuple[QualityJudge, str]:
         raise BundleError(f"--build must be a build folder, not a file: {args.build}")
     manifest = load_manifest(args.build)
     backend = None if args.backend == "sim" else fpga_vae(args.build, timeout=args.timeout)
-    if args.reference is None:
-        judge = build_judge(args.build, backend, args.score)
-    else:
-        from host.accelerated import simulated_vae
-
-        judge = QualityJudge(simulated_vae(args.build) if backend is None else backend,
-                             read_reference(args.reference), args.score)
+    reference = None if args.reference is None else read_reference(args.reference)
+    judge = build_judge(args.build, backend, args.score, reference)
     model_id = hashlib.sha256((args.build / "manifest.json").read_bytes()).hexdigest()[:16]
     log.info("model %s (%s), backend %s", manifest.get("model"), model_id, args.backend)
     return judge, model_id
