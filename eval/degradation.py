@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays, cached, digest
-from eval.extract import VaeModel, vae_models
+from eval.extract import VaeModel, add_model_options, vae_models
 from eval.measure import BASELINES, Measurer
 from eval.plots import LABELS, plot_spearman
 from eval.probes import DATA, probe_images
@@ -43,7 +43,6 @@ from quant.cli import (
     reports_input_errors,
 )
 from quant.degradations import DEGRADATIONS, LEVELS, degrade, severity_series
-from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 VERSION = 2  # bump when what `_degraded` computes changes
 _measurer: Measurer | None = None
@@ -112,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=positive_int, default=100, help="number of images (one per evaluation person)")
     ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the image draw")
     ap.add_argument("--out", type=output_folder, default=Path("docs/eval"), help="output folder")
-    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
-                    help="cache of the scores (numbers only)")
-    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="float VAE checkpoint")
-    ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="hw build folder (the simulator's model)")
+    add_model_options(ap, "the scores")
     ap.add_argument("--workers", type=positive_int, default=2,
                     help="processes for degradation, detection and baselines")
     args = ap.parse_args(argv)

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from eval import by_degradation
 from eval.cache import Arrays
 from eval.conditions import CLEAN, DEGRADED, Condition, drawn_degradation
-from eval.extract import image_features, vae_models, vae_scores
+from eval.extract import add_model_options, image_features, vae_models, vae_scores
 from eval.lfw import LfwSet, lfw_set
 from eval.measure import BASELINES
 from eval.metrics import (
@@ -68,7 +68,6 @@ from quant.cli import (
     positive_int,
     reports_input_errors,
 )
-from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
 FMR = 1e-3
@@ -266,12 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--degrade", action="store_true",
                     help="degrade every image before detection: one of blur, dark, noise, JPEG, downscale at a "
                          "level 0-5, both drawn per image from its file name (camera-like conditions)")
-    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
-                    help="cache of boxes, embeddings and scores (numbers only); delete it to recompute")
-    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
-                    help="float VAE checkpoint (its score_reference.json beside it)")
-    ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
-                    help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
+    add_model_options(ap, "boxes, embeddings and VAE features")
     ap.add_argument("--pairs-per-kind", type=positive_int, default=None, metavar="N",
                     help="use only the first N genuine and N impostor pairs (and their persons): a quick subset")
     ap.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",

@@ -7,6 +7,7 @@ Both take a `Condition`: the images as they are, or degraded (``eval.conditions`
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing as mp
 from collections import Counter
 from contextlib import nullcontext
@@ -23,8 +24,8 @@ from host.faces import crop_face
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
 from host.pose import detection_features, landmark_array
 from host.quality import DEFAULT_SCORE, SCORES, Reference
-from quant.cli import load_input
-from quant.score import MODEL_RULES, make_backend, reference_path
+from quant.cli import load_input, output_folder
+from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT, MODEL_RULES, make_backend, reference_path
 
 CHUNK = 256            # images per cached chunk
 FEATURES_VERSION = 3   # bump when what `_measure_file` computes changes
@@ -108,6 +109,17 @@ def float_model(checkpoint: Path) -> VaeModel:
 def sim_model(build: Path) -> VaeModel:
     files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json", REFERENCE_FILE)]
     return VaeModel("sim", build_judge(build), digest(*(file_digest(f) for f in files)))
+
+
+def add_model_options(ap: argparse.ArgumentParser, cached: str) -> None:
+    """The options of an evaluation of both VAE models: ``--cache`` (of `cached`, numbers only), ``--checkpoint``
+    and ``--build`` (the two models `vae_models` loads)."""
+    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
+                    help=f"cache of {cached} (numbers only); delete it to recompute")
+    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                    help="float VAE checkpoint (its score_reference.json beside it)")
+    ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
+                    help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
 
 
 def vae_models(checkpoint: Path, build: Path) -> list[VaeModel]:

@@ -18,24 +18,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from eval.quality_eval import CROPS_RULE, features_of
 from host.pose import detection_features
-from host.quality import Reference, crop_features, normalise_exposure
-from host.scoring import VAEBackend, reconstruct
+from host.quality import Reference, normalise_exposure
+from host.scoring import VAEBackend
 from quant.cli import CliParser, load_input, output_file, reports_input_errors
 from quant.score import BACKENDS, DEFAULT_BUILD, DEFAULT_CHECKPOINT, MODEL_RULES, make_backend, reference_path
-
-CHUNK = 64
-CROPS_RULE = "a crops file (python -m quant.data)"
 
 
 def reference_features(backend: VAEBackend, crops: np.ndarray, boxes: np.ndarray | None = None,
                        landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Score features of many crops (in chunks, with a progress bar), with pose and size where detections are given."""
-    parts = [crop_features(reconstruct(backend, crops[i:i + CHUNK]))
-             for i in tqdm(range(0, len(crops), CHUNK), desc="reference", unit="chunk")]
-    feats = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    feats = features_of(backend, crops, "reference")
     if boxes is not None and landmarks is not None:
         feats.update(detection_features(boxes, landmarks))
     return feats

@@ -53,7 +53,15 @@ from tqdm import tqdm
 from eval import walkby_tracks as walkby
 from eval.cache import Arrays, cached, digest, file_digest
 from eval.erc import FMR, impostor_scores, shown
-from eval.extract import VaeModel, concat_parts, features_cached, image_features, stack_rows, vae_models
+from eval.extract import (
+    VaeModel,
+    add_model_options,
+    concat_parts,
+    features_cached,
+    image_features,
+    stack_rows,
+    vae_models,
+)
 from eval.lfw import image_path, person_images, reference_image
 from eval.measure import BASELINES, Measurer
 from eval.metrics import threshold_at_fmr
@@ -77,7 +85,6 @@ from quant.cli import (
     reports_input_errors,
 )
 from quant.data import read_pairs
-from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT
 
 FEATURES_VERSION = 1     # bump when what `measure_frame` or `vae_features` computes changes
 CHUNK_TRACKS = 8         # tracks per cached chunk (the checkpoint of a long run)
@@ -365,12 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="LFW folder with pairs.txt (folds of 600 pairs in file order) and images/")
     ap.add_argument("--out", type=output_folder, default=Path("docs/selection"),
                     help="output folder for selection.json, selection.md and the figures (default docs/selection)")
-    ap.add_argument("--cache", type=output_folder, default=Path(".cache/eval"),
-                    help="cache of boxes, embeddings and VAE features (numbers only); delete it to recompute")
-    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
-                    help="float VAE checkpoint (its score_reference.json beside it)")
-    ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
-                    help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
+    add_model_options(ap, "boxes, embeddings and VAE features")
     for name in ("float", "sim"):
         ap.add_argument(f"--expnorm-{name}-reference", type=Path, default=None, metavar="JSON",
                         help=f"score reference of the {name} model fitted on exposure-normalised good faces "
