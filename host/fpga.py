@@ -7,9 +7,12 @@ when the output engine reports done. FINN's driver waits for that forever; here 
 `DmaTimeout`. PYNQ is imported only when the backend is made (PYNQ 3.x / Python 3.10 and 4.0 / Python 3.12).
 
 Layers whose weights live in URAM are runtime-writeable: the bitstream does not hold those weights, so they
-are written at start-up from ``driver/runtime_weights/<partition>_<layer>_<name>.dat`` (hex words, as FINN's
-step_make_driver writes them) into ``StreamingDataflowPartition_<partition>``, read back and compared, as
-finn-plus-driver 1.6.1 does.
+are written at start-up from ``driver/runtime_weights/<partition>_<index>_<name>.dat`` (hex words, as FINN's
+step_make_driver writes them) to AXI-lite interface ``s_axilite_<index>`` of
+``StreamingDataflowPartition_<partition>``, read back and compared, as finn-plus-driver 1.6.1 does. Each
+weight memory has read its first words before the weights arrive, so one frame goes through each
+accelerator afterwards and is discarded (FINN's driver flushes likewise; `hw.whole_design` shows the first
+frame of the Verilator design differ without it).
 """
 
 from __future__ import annotations
@@ -84,21 +87,28 @@ class DmaAccelerator:
         """Integers (N, *input shape) -> integers (N, *output shape)."""
         return self.output.unpack(self.execute(self.input.pack(x)))
 
+    def flush(self) -> None:
+        """One frame of zeros through the accelerator, its result discarded: drains the weight words the
+        weight memories fetched before the runtime weights were written."""
+        self.execute(np.zeros((1, *self.input.packed_shape), np.uint8))
+
 
 def load_runtime_weights(overlay, folder: Path) -> int:
-    """Write every ``<partition>_<layer>_<name>.dat`` weight file into its partition; return how many."""
+    """Write every ``<partition>_<index>_<name>.dat`` weight file to its layer's AXI-lite interface; return how
+    many."""
     files = sorted(folder.glob("*.dat")) if folder.is_dir() else []
     if not files:
         raise BundleError(f"the accelerator has runtime-writeable (URAM) weights but {folder} holds no .dat file")
     for path in files:
         match = re.match(r"(\d+)_(\d+)_", path.name)
         if match is None:
-            raise BundleError(f"{path.name}: not a FINN runtime weight file name (<partition>_<layer>_<name>.dat)")
-        ip = f"StreamingDataflowPartition_{match.group(1)}"
+            raise BundleError(f"{path.name}: not a FINN runtime weight file name (<partition>_<index>_<name>.dat)")
+        partition, interface = f"StreamingDataflowPartition_{match.group(1)}", f"s_axilite_{match.group(2)}"
+        ip = f"{partition}/{interface}"
         if ip not in overlay.ip_dict:
             raise BundleError(f"{path.name}: the overlay has no {ip} to write it to")
         words = np.array([int(w, 16) for w in path.read_text().split()], dtype=np.uint32)
-        mmio = getattr(overlay, ip).mmio
+        mmio = getattr(getattr(overlay, partition), interface).mmio
         mmio.write_mm(0, words.tobytes())
         if not np.array_equal(np.asarray(mmio.array[:len(words)], np.uint32), words):
             raise BundleError(f"{path.name}: weights read back from {ip} differ from those written")
@@ -139,4 +149,7 @@ def fpga_vae(folder: Path, *, timeout: float = 5.0, batch: int = 100, pynq: Modu
         if None in dmas:
             raise BundleError(f"the overlay lacks {io['idma_names'][i]} / {io['odma_names'][i]} for the {name}")
         accs[name] = DmaAccelerator(name, *dmas, pynq.allocate, fmt_in, fmt_out, batch=batch, timeout=timeout)
+    if info.get("runtime_weights"):
+        for acc in accs.values():
+            acc.flush()
     return AcceleratedVAE(accs["encoder"], accs["decoder"], manifest)

@@ -39,6 +39,7 @@ from hw.artefact import export_artefact
 from hw.device import ESTIMATED, TARGETS, Target
 from hw.estimates import accelerator_summary, chip_summary
 from hw.execute import execute_dataflow
+from hw.fifo_config import sized_fifo_config
 from hw.finn_env import vivado_available
 from hw.flow import dataflow_config, estimate, specialize_and_fold, to_dataflow
 from hw.folding import MAC_POLICIES, Folding, search_folding
@@ -256,7 +257,10 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
                 "stopped before " + ", ".join(VIVADO_STEPS) + ": XILINX_VIVADO is not set (these steps need Vivado "
                 "and Vitis HLS). Steps that ran: QONNX export, FINN streamlining, HW conversion, folding, estimates,"
                 " Python-execution check. Nothing was written; rerun with --estimate-only for the estimates.")
-        manifest["vivado"] = build_bitstream(final, target, work, stage)
+        fifo_config = sized_fifo_config(fold_file, sha256(fold_file))
+        print(f"FIFO depths: {fifo_config}" if fifo_config else "FIFO depths: none sized for this folding "
+              "(python -m hw.whole_design sizes them); FINN sizes them by its own simulation")
+        manifest["vivado"] = build_bitstream(final, target, work, stage, fifo_config)
     reference = Path(args.checkpoint).parent / "score_reference.json"
     if reference.exists():  # the host scores with the quantized model's own reference
         shutil.copy(reference, stage / "score_reference.json")
@@ -273,8 +277,9 @@ def _build(args: argparse.Namespace, work: Path) -> dict:
     return manifest
 
 
-def build_bitstream(final: dict, target: Target, work: Path, stage: Path) -> dict:
-    """Vivado part: both accelerators merged into one graph -> stitched IP, bitstream and PYNQ driver."""
+def build_bitstream(final: dict, target: Target, work: Path, stage: Path, fifo_config: Path | None) -> dict:
+    """Vivado part: both accelerators merged into one graph -> stitched IP, bitstream and PYNQ driver; with the
+    FIFO depths of `fifo_config` (`hw.whole_design`) where given, else FINN's own FIFO sizing."""
     import finn.builder.build_dataflow_config as bcfg
     import finn.builder.build_dataflow_steps as finn_steps
 
@@ -285,12 +290,14 @@ def build_bitstream(final: dict, target: Target, work: Path, stage: Path) -> dic
                bcfg.DataflowOutputType.BITFILE, bcfg.DataflowOutputType.PYNQ_DRIVER,
                bcfg.DataflowOutputType.DEPLOYMENT_PACKAGE]
     cfg = dataflow_config(work / "bitstream", target, outputs)
+    if fifo_config is not None:
+        cfg.auto_fifo_depths, cfg.fifo_config_file = False, fifo_config
     seconds: dict[str, float] = {}
     run_steps(merge_accelerators(final), [getattr(finn_steps, s) for s in VIVADO_STEPS], cfg, seconds)
     for sub in ("bitfile", "driver", "report"):
         shutil.copytree(work / "bitstream" / sub, stage / sub, dirs_exist_ok=True)
-    return {"bitstream": True, "seconds": seconds, "files": sorted(str(p.relative_to(stage))
-                                                                    for p in stage.rglob("*") if p.is_file())}
+    return {"bitstream": True, "seconds": seconds, "fifo_depths": str(fifo_config) if fifo_config else "finn",
+            "files": sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())}
 
 
 @reports_input_errors

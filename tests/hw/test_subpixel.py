@@ -12,7 +12,7 @@ from qonnx.util.basic import qonnx_make_model
 from hw.depth_to_space import depth_to_space
 from hw.device import ZCU104
 from hw.execute import execute_dataflow
-from hw.rtlsim import RTLChain
+from hw.rtlsim import RTLDesign
 from hw.subpixel import ConvertUpsampleConvToSubpixel, ConvertUpsampleToDepthToSpace, axis_plan, subpixel_weights
 from sim.layers import Pad, Upsample, Window
 
@@ -95,7 +95,7 @@ def test_depth_to_space_rtl_in_verilator_equals_its_python_execution(h, w, c, f,
     under random backpressure and input gaps (30 % of the cycles each)."""
     model = _d2s_model(h, w, c, f, crop, simd, replicate=replicate)
     x = np.random.default_rng(simd).integers(-8, 8, (4, h, w, c if replicate else f * f * c))
-    chain = RTLChain(model, ["DepthToSpace_rtl_0"], tmp_path, ZCU104.part, ZCU104.clock_ns)
+    chain = RTLDesign(model, ["DepthToSpace_rtl_0"], tmp_path, ZCU104.part, ZCU104.clock_ns)
     expected = execute_dataflow(model, x)
     result = chain.run(x)
     np.testing.assert_array_equal(result.outputs, expected)
