@@ -11,7 +11,7 @@ import argparse
 import multiprocessing as mp
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from eval.cache import Arrays, cached, digest, file_digest
 from eval.conditions import CLEAN, Condition
 from eval.measure import Measurer
 from host.faces import crop_face
-from host.judge import REFERENCE_FILE, QualityJudge, build_judge
+from host.judge import QualityJudge, build_judge
 from host.pose import detection_features, landmark_array
 from host.quality import DEFAULT_SCORE, SCORES, Reference
 from quant.cli import load_input, output_folder
@@ -93,21 +93,27 @@ def image_features(paths: list[Path], cache: Path, workers: int = 2, stats: Coun
 
 @dataclass(frozen=True)
 class VaeModel:
-    """A VAE backend with its score reference; `key` identifies its weights for the cache."""
+    """A VAE backend with its score reference; `key` identifies its weights for the cache (per-crop features
+    depend on nothing else: a refitted reference or another default variant changes the scores, not them)."""
 
     name: str          # "float" or "sim"
     judge: QualityJudge
     key: str
 
+    @property
+    def scores_key(self) -> str:
+        """What the judge's scores depend on: the weights, the score reference and the variant."""
+        return digest(self.key, asdict(self.judge.reference), self.judge.variant)
+
 
 def float_model(checkpoint: Path) -> VaeModel:
-    reference = reference_path("float", checkpoint)
-    judge = QualityJudge(make_backend("float", checkpoint), Reference.load(reference), DEFAULT_SCORE)
-    return VaeModel("float", judge, digest(file_digest(checkpoint), file_digest(reference)))
+    judge = QualityJudge(make_backend("float", checkpoint), Reference.load(reference_path("float", checkpoint)),
+                         DEFAULT_SCORE)
+    return VaeModel("float", judge, digest(file_digest(checkpoint)))
 
 
 def sim_model(build: Path) -> VaeModel:
-    files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json", REFERENCE_FILE)]
+    files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json")]
     return VaeModel("sim", build_judge(build), digest(*(file_digest(f) for f in files)))
 
 

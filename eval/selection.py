@@ -51,7 +51,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eval import walkby_tracks as walkby
-from eval.cache import Arrays, cached, digest, file_digest
+from eval.cache import Arrays, cached, digest
 from eval.erc import FMR, impostor_scores, shown
 from eval.extract import (
     VaeModel,
@@ -79,6 +79,7 @@ from quant.cli import (
     lfw_folder,
     load_input,
     non_negative_int,
+    non_negative_number,
     number_rule,
     output_folder,
     positive_int,
@@ -222,14 +223,6 @@ def vae_features(model: VaeModel, crops: np.ndarray, detected: np.ndarray) -> Ar
     return out
 
 
-def weights_key(model: VaeModel, checkpoint: Path, build: Path) -> str:
-    """What a model's per-crop features depend on: its weights, not its score reference (a refitted reference
-    changes the scores, computed afresh every run, but not the cached features)."""
-    build_files = [build / n for n in ("encoder.npz", "decoder.npz", "manifest.json")]
-    files = [checkpoint] if model.name == "float" else build_files
-    return digest(*(file_digest(f) for f in files))
-
-
 def track_features(groups: list[list[Track]], cache: Path, models: dict[str, VaeModel], workers: int,
                    stats: Counter | None = None) -> Arrays:
     """Numbers of every frame of every track of every group (rows in group, track, frame order), cached per
@@ -314,12 +307,14 @@ def clean_embeddings(root: Path, persons: list[str], cache: Path, workers: int, 
     return {r: feats[r] for r in RECOGNIZERS}, owner, gallery
 
 
-def evaluate_split(feats: Arrays, scores: dict[str, np.ndarray], clean: tuple, frames: int, resamples: int
-                   ) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
-    """Counts and, per recognizer, threshold and every method's summary; and per recognizer each method's picks."""
+def evaluate_split(feats: Arrays, scores: dict[str, np.ndarray], clean: tuple, frames: int, resamples: int,
+                   min_face: float = 0.0) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
+    """Counts and, per recognizer, threshold and every method's summary; and per recognizer each method's picks.
+    A frame is a candidate where the face was detected with a box side of at least `min_face` pixels."""
     emb, owner, gallery = clean
     persons = len(gallery)
-    candidate = feats["detected"].astype(bool).reshape(persons, frames)
+    side = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=0.0)
+    candidate = (feats["detected"].astype(bool) & (side >= min_face)).reshape(persons, frames)
     per_frame = {m: s.reshape(persons, frames) for m, s in scores.items()}
     per_frame.update(positional_scores(persons, frames))
     aligned = feats["keep_detected"].astype(bool).reshape(persons, frames)
@@ -389,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=positive_int, default=2,
                     help="processes rendering frames and running detector, recognizers and baselines")
     ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the walk-by tracks")
+    ap.add_argument("--min-face", type=non_negative_number, default=0.0, metavar="PX",
+                    help="only faces whose detector box is at least PX pixels are candidates (the camera program's "
+                         "--min-face; default 0: every detection, down to MTCNN's own 20 px)")
     args = ap.parse_args(argv)
     start = time.time()
     models = vae_models(args.checkpoint, args.build)
@@ -401,12 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     tracks = {s: [make_track(args.lfw, p, args.frames, args.seed) for p in persons[s]] for s in splits}
     print(", ".join(f"{s}: {len(t)} persons" for s, t in tracks.items()), file=sys.stderr)
     stats: Counter = Counter()
-    weights = {weights_key(m, args.checkpoint, args.build): m for m in models}
+    weights = {m.key: m for m in models}
     feats = track_features([tracks[s] for s in splits], args.cache, weights, args.workers, stats)
     scores = method_scores(feats, models, expnorm)
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"date": time.strftime("%Y-%m-%d"), "frames_per_track": args.frames, "seed": args.seed,
-                     "bootstrap_resamples": args.bootstrap, "fmr": FMR, "default_method": DEFAULT_METHOD,
+                     "bootstrap_resamples": args.bootstrap, "fmr": FMR, "min_face": args.min_face,
+                     "default_method": DEFAULT_METHOD,
                      "checkpoint": shown(args.checkpoint), "build": shown(args.build), "lfw": shown(args.lfw),
                      "walkby": walkby.parameters(),
                      "expnorm_references": {n: shown(p) for n, p in (("float", args.expnorm_float_reference),
@@ -418,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         part = {k: v[row:row + n] for k, v in feats.items()}
         clean = clean_embeddings(args.lfw, persons[s], args.cache, args.workers, stats, everyone[s])
         result, chosen = evaluate_split(part, {m: v[row:row + n] for m, v in scores.items()}, clean, args.frames,
-                                        args.bootstrap)
+                                        args.bootstrap, args.min_face)
         summary["splits"][s] = {"folds": SPLITS[s], **result}
         plot_methods(s, result["recognizers"], DEFAULT_METHOD, args.out / f"selection_{s}.png")
         documentation_figures(tracks[s], part, chosen[RECOGNIZERS[0]], s, args.out)

@@ -94,14 +94,17 @@ def markdown(summary: dict) -> str:
     """selection.md: the set-up counts, then per split and recognizer the method table."""
     md = [f"Selection benchmark (`python -m eval.selection`), {summary['frames_per_track']} frames per track, "
           f"seed {summary['seed']}, {summary['bootstrap_resamples']} person-level bootstrap draws; "
-          f"default score `{summary['default_method']}`; run time {summary['seconds']:.0f} s.\n",
+          f"default score `{summary['default_method']}`; run time {summary['seconds']:.0f} s."
+          + (f" Candidates: faces whose detector box is at least {summary['min_face']:g} px (`--min-face`)."
+             if summary.get("min_face") else "") + "\n",
           "\n## All splits and recognizers (FNMR and rank-1 identification, %)\n\n" + combined_table(summary),
           "\n## The goal of issue 23\n\n" + goal_table(summary)]
+    too_small = " (or below --min-face)" if summary.get("min_face") else ""
     for split, s in summary["splits"].items():
         md.append(f"\n## {split} split (folds {', '.join(map(str, s['folds']))})\n\n"
                   f"{s['persons']} persons, {s['frames']} frames, {s['missed_detections']} without a detection of the "
-                  f"face ({s['tracks_without_candidates']} tracks without any); gallery of {s['persons']} clean "
-                  f"images, thresholds at FMR {summary['fmr']:g} over {s['impostor_pairs']} impostor pairs of "
+                  f"face{too_small} ({s['tracks_without_candidates']} tracks without any); gallery of {s['persons']} "
+                  f"clean images, thresholds at FMR {summary['fmr']:g} over {s['impostor_pairs']} impostor pairs of "
                   f"{s['clean_images']} clean images.\n")
         for rec, r in s["recognizers"].items():
             md.append(f"\n### {split}, {rec} (threshold {r['threshold']:.4f})\n\n" + method_table(r["methods"],

@@ -40,7 +40,7 @@ from host.cadence import BEHIND, CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
 from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, processed
-from host.run import DEFAULT_BUILD, MAX_DETECT_EVERY, MAX_SCORE_EVERY
+from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY
 from host.sources import PREFETCH, Newest, array_frames, paced, prefetched, video_frames
 from host.tracking import iou
 from host.vault import throwaway_vault
@@ -169,8 +169,8 @@ def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float) -> di
     for clip in clips:
         live = Newest(cuts.marked(paced(video_frames(clip), fps=fps)))
         with tempfile.TemporaryDirectory() as tmp, blas_threads(1):
-            r = run_pipeline(judge, live, Settings(), Path(tmp), bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY),
-                             keep_boxes=True)
+            r = run_pipeline(judge, live, Settings(full_every=FULL_DETECT_EVERY), Path(tmp),
+                             bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY), keep_boxes=True)
         offered = r["frames"] + live.dropped
         results[clip.name] = {**r, "camera_fps": fps, "frames_offered": offered, "frames_dropped": live.dropped,
                               "kept_up": kept_up(r["cadence"])}

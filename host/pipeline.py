@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_CLIP = 25      # detections on each side of the best a clip may hold
 BLAS_THREADS = 1   # numpy's BLAS threads while the pipeline runs (see `blas_threads`)
 MIN_FACE = 40.0    # default smallest face, full-frame pixels (docs/camera.md: chosen on the six real clips)
+STEADY = 2         # a track seen at most this many frames ago, with a velocity, is looked for at its prediction only
+REACH = 0.5        # ... any other also at its prediction shifted by this share of its size (`FaceDetector.refine`)
 
 
 def blas_threads(count: int):
@@ -59,19 +61,22 @@ class Settings:
     camera_id: str = "camera-0"
     retention_days: float = 30.0
     detect_every: int = 1          # run MTCNN on every k-th frame
+    full_every: int = 1            # search the whole frame on every k-th detection frame, between only at the tracks
     detect_width: int = 960        # frames wider than this are downscaled for detection
     min_face: float = MIN_FACE     # smallest face searched for, pixels of the full frame
     min_hits: int = 3              # detections before a track counts as a person
     max_age: int = 12              # frames without a detection before a track ends
     gate: float = 1.5              # largest centre jump, in face sizes, for boxes that do not overlap
-    score_every: int = 1           # score a track's crop on every k-th of its detections (1: all)
+    score_every: int = 1           # score a track's crop on every k-th of its detections (1: all; see `_due`)
     clip: int = 0                  # also keep the crops of N detections before and after the best (0: none)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.camera_id):
             raise ValueError(f"camera id must be 1-64 letters, digits, '_', '.', '-', not {self.camera_id!r}")
-        if self.retention_days <= 0 or min(self.detect_every, self.score_every) < 1 or self.detect_width < 64:
-            raise ValueError("retention must be > 0 days, detect_every and score_every >= 1, detect_width >= 64")
+        if (self.retention_days <= 0 or min(self.detect_every, self.full_every, self.score_every) < 1
+                or self.detect_width < 64):
+            raise ValueError("retention must be > 0 days, detect_every, full_every and score_every >= 1, "
+                             "detect_width >= 64")
         if not self.min_face > 0:
             raise ValueError(f"min_face must be a positive number of pixels, not {self.min_face}")
         if not 0 <= self.clip <= MAX_CLIP:
@@ -209,10 +214,11 @@ class FrameSelector:
         self.timer = StageTimer()
         self.cuts = CutDetector()
         self.cadence = Cadence(settings.detect_every, settings.score_every)   # a controller may change it
-        self._last_detection = -settings.detect_every
-        self.counts = {"frames": 0, "detection_frames": 0, "faces": 0, "faces_scored": 0, "cuts": 0,
-                       "tracks_ended": 0, "tracks_merged": 0, "false_faces": 0, "persons": 0, "records": 0,
-                       "store_failures": 0}
+        self._last_detection: int | None = None   # the frame last detected on (None: the next one is)
+        self._whole_in = 0   # detection frames before the next whole-frame search (0: the next one)
+        self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "faces": 0,
+                       "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0, "false_faces": 0,
+                       "persons": 0, "records": 0, "store_failures": 0}
         self.tracks: list[dict] = []
 
     def process(self, frame: Frame) -> None:
@@ -223,14 +229,14 @@ class FrameSelector:
             cut = self.cuts.is_cut(frame.rgb) if frame.cut is None else frame.cut
         if cut:   # a new shot (or a moved camera): nobody's track continues into it
             self.counts["cuts"] += 1
+            self._whole_in = 0
             for track in self.tracker.finish():
                 self._end(track)
-        if frame.index - self._last_detection < self.cadence.detect_every:
+        if self._last_detection is not None and frame.index - self._last_detection < self.cadence.detect_every:
             return
         self._last_detection = frame.index
         self.counts["detection_frames"] += 1
-        with self.timer("detect"):
-            dets = detect_scaled(self.detector, frame.rgb, self.settings.detect_width, self.settings.min_face)
+        dets = self._detect(frame)
         self.counts["faces"] += len(dets)
         with self.timer("appearance"):
             looks = [descriptor(frame.rgb, d.box) for d in dets]
@@ -240,7 +246,7 @@ class FrameSelector:
             self._end(track)
         for older, younger in update.merged:
             self._merge(older, younger)
-        due = [(t, d) for t, d in update.matched if (t.hits - 1) % self.cadence.score_every == 0]
+        due = [(t, d) for t, d in update.matched if self._due(t)]
         clipped = update.matched if self.settings.clip else []   # every detection feeds the clips
         with self.timer("crop"):   # a keepsake crop per track: of every detection with clips (due is part of it)
             keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (clipped or due)}
@@ -260,6 +266,33 @@ class FrameSelector:
         for track, _ in clipped:
             if track.id in self.keepers:
                 self.keepers[track.id].see(frame, keep[track.id], track.id in new_best)
+
+    def _due(self, track: Track) -> bool:
+        """Whether this detection of `track` is scored: every `score_every`-th detection from the
+        min(`score_every`, `min_hits`)-th on, and any detection from there while none is scored yet (a merge may
+        skip one). With `score_every` > 1 a track that never becomes a person costs no scoring."""
+        every = self.cadence.score_every
+        first = min(every, self.settings.min_hits)
+        return track.hits >= first and ((track.hits - first) % every == 0 or track.id not in self.keepers)
+
+    def _detect(self, frame: Frame) -> list[Detection]:
+        """The faces of a detection frame: the whole frame is searched on every `full_every`-th detection frame and
+        on the first after a cut; in between only near the live tracks' predicted boxes (`FaceDetector.refine`:
+        MTCNN's last network alone where a track was seen `STEADY` frames ago or less and has a velocity, its last
+        two on candidates within `REACH` of its size otherwise; no search for new faces)."""
+        if self._whole_in:
+            self._whole_in -= 1
+            steady, unsure = [], []
+            for t in self.tracker.tracks:
+                sure = t.hits > 1 and frame.index - t.last_frame <= STEADY
+                (steady if sure else unsure).append(t.predicted(frame.index))
+            with self.timer("detect at tracks"):
+                return (self.detector.refine(frame.rgb, steady)
+                        + self.detector.refine(frame.rgb, unsure, reach=REACH))
+        self._whole_in = self.settings.full_every - 1
+        self.counts["whole_frame_detections"] += 1
+        with self.timer("detect"):
+            return detect_scaled(self.detector, frame.rgb, self.settings.detect_width, self.settings.min_face)
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""

@@ -9,8 +9,10 @@ Frames -> MTCNN (every k-th frame, downscaled, faces from --min-face pixels up) 
 -> the VAE on the accelerator (simulator or FPGA) -> quality score -> per track the best crop, kept in memory
 and encrypted to the authority's public key of the current period when the track ends, signed with this
 camera's key and chained to the camera's previous record. A camera (or a video with --realtime) is processed
-in real time: the newest frame is taken each time, frames that came meanwhile are dropped, and detection and
-scoring become less frequent (up to --max-detect-every, --max-score-every) while the program falls behind.
+in real time: the newest frame is taken each time, frames that came meanwhile are dropped, the whole frame is
+searched for faces on every --full-detect-every-th detection frame only (in between, only near the tracks), and
+detection and scoring become less frequent (up to --max-detect-every, --max-score-every) while the program falls
+behind.
 Writes OUT/records/*.fvr (ciphertext), OUT/report.json (counts, timings, scores, frames dropped, cadence) and
 OUT/plots/track-*.svg (score over time); never a face pixel in plaintext. Expired records are purged at
 start-up, leaving a signed tombstone. Without --video/--camera it generates a synthetic walk-by clip and,
@@ -63,15 +65,16 @@ log = logging.getLogger("facevault")
 DEFAULT_BUILD = Path(__file__).resolve().parents[1] / "bitstreams" / "zcu104-vae_w4a4_c24"
 MAX_RETENTION = 36500   # days (100 years): expiry dates stay far inside what datetime can represent
 MIN_FREE_MIB = 16       # free space --out must have at start-up (a record is ~50 kB, a clip record up to 2.5 MB)
-MAX_DETECT_EVERY = 4    # default bounds of the real-time cadence (docs/camera.md: measured on one core)
-MAX_SCORE_EVERY = 4
+MAX_DETECT_EVERY = 4    # default bounds of the real-time cadence (docs/camera.md: measured on one core) ...
+MAX_SCORE_EVERY = 16    # ... (the simulator scores a crop in ~30 ms on one core)
+FULL_DETECT_EVERY = 6   # real time: one whole-frame detection in this many detection frames (docs/camera.md)
 _COUNT = (lambda v: v >= 1, "a positive integer")
 _ZERO_OR_MORE = (lambda v: v >= 0, "an integer >= 0")
 RULES: dict[str, tuple[Callable[[float], bool], str]] = {   # numeric option: its test and the rule it states
     "--retention": (lambda v: 0 < v <= MAX_RETENTION, f"a number of days > 0 and <= {MAX_RETENTION}"),
     "--timeout": (lambda v: 0 < v < math.inf, "a number of seconds > 0"),
     "--detect-every": _COUNT, "--score-every": _COUNT, "--min-hits": _COUNT, "--max-age": _COUNT,
-    "--max-detect-every": _COUNT, "--max-score-every": _COUNT,
+    "--max-detect-every": _COUNT, "--max-score-every": _COUNT, "--full-detect-every": _COUNT,
     "--detect-width": (lambda v: v >= 64, "at least 64 (pixels)"),
     "--min-face": (lambda v: v >= 1, "a positive number of pixels"),
     "--max-frames": _ZERO_OR_MORE, "--prefetch": _ZERO_OR_MORE, "--blas-threads": _ZERO_OR_MORE,
@@ -123,18 +126,25 @@ def parser() -> argparse.ArgumentParser:
                     help="smallest face searched for, in pixels of the full frame (smaller ones cost the detector "
                          "the most and are too small for the 64-pixel crop)")
     ap.add_argument("--score-every", type=int, default=1, metavar="K",
-                    help="score a person's crop on every K-th detection only (1: every one; >1 trades selection "
-                         "for speed where the accelerator is the simulator)")
+                    help="score a person's crop on every K-th of its detections only, the first at the K-th or at the "
+                         "one that confirms the track, whichever comes first (1: every one; >1 trades selection for "
+                         "speed where the accelerator is the simulator)")
     ap.add_argument("--realtime", action="store_true",
                     help="--video (or the built-in clip): play it at its own frame rate as a live camera would "
                          "deliver it, dropping the frames that come while the program is busy (a camera always runs "
                          "so)")
+    ap.add_argument("--full-detect-every", type=int, metavar="K",
+                    help="search the whole frame for faces on every K-th detection frame (and on the first after a "
+                         "scene cut); on the detection frames between, only look again near each live track's "
+                         "predicted box with MTCNN's last networks (far cheaper; finds no new face) (default: 1 frame "
+                         f"by frame, i.e. always the whole frame; {FULL_DETECT_EVERY} in real time)")
     ap.add_argument("--max-detect-every", type=int, metavar="K",
                     help=f"real time: while the program falls behind, --detect-every may rise up to K, and falls "
                          f"back as time allows (default: {MAX_DETECT_EVERY}, or --detect-every if larger)")
     ap.add_argument("--max-score-every", type=int, metavar="K",
-                    help=f"real time: likewise --score-every up to K, raised before detection is thinned out "
-                         f"(default: {MAX_SCORE_EVERY}, or --score-every if larger)")
+                    help=f"real time: likewise --score-every up to K, raised before detection is thinned out; it "
+                         f"starts at K and falls back as time allows (default: {MAX_SCORE_EVERY}, or --score-every if "
+                         "larger)")
     ap.add_argument("--clip", type=int, default=0, metavar="N",
                     help="also store, encrypted as a second record, the crops of N detections before and after "
                          "each person's best one (0: only the best crop)")
@@ -159,6 +169,8 @@ def parser() -> argparse.ArgumentParser:
 def check_options(args: argparse.Namespace) -> None:
     """Refuse a numeric option out of range before any work; `ValueError` states the rule, then the value. Fills
     in the cadence bounds not given."""
+    if args.full_detect_every is None:
+        args.full_detect_every = FULL_DETECT_EVERY if realtime(args) else 1
     if args.max_detect_every is None:
         args.max_detect_every = max(MAX_DETECT_EVERY, args.detect_every)
     if args.max_score_every is None:
@@ -337,8 +349,8 @@ def _stop(signum, frame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
-                        detect_width=args.detect_width, min_face=args.min_face, min_hits=args.min_hits,
-                        max_age=args.max_age, score_every=args.score_every, clip=args.clip)
+                        full_every=args.full_detect_every, detect_width=args.detect_width, min_face=args.min_face,
+                        min_hits=args.min_hits, max_age=args.max_age, score_every=args.score_every, clip=args.clip)
     reference, reference_id = score_reference(args)
     if args.calibrate is not None:
         check_calibrate(args.calibrate)

@@ -49,6 +49,7 @@ SELECTION = {
     "text-frames": (["--frames", "ten"], "argument --frames: must be an integer of at least 2, not ten"),
     "negative-bootstrap": (["--bootstrap", "-1"], "argument --bootstrap: must be a non-negative integer, not -1"),
     "negative-seed": (["--seed", "-1"], "argument --seed: must be a non-negative integer, not -1"),
+    "negative-min-face": (["--min-face", "-5"], "argument --min-face: must be a non-negative number, not -5"),
     "unknown-split": (["--split", "all"], "argument --split: invalid choice: 'all' (choose from"),
     "lfw-without-persons": (["--lfw", "{t}/holes"], "--lfw must be " + LFW + "/holes (ValueError: {t}/holes/pairs.txt "
                                                     "names no person with at least 3 images in {t}/holes/images)"),
@@ -78,6 +79,8 @@ OTHERS = {  # the other evaluation programs: (program, arguments, message)
                                      "file path in an existing folder, not {t} (a folder)"),
     "track_strips-zero-tracks": (track_strips, ["--video", "v.mp4", "-o", "{t}/s.png", "--tracks", "0"],
                                  "argument --tracks: must be a positive integer, not 0"),
+    "track_strips-unknown-variant": (track_strips, ["--video", "v.mp4", "-o", "{t}/s.png", "--compare", "best"],
+                                     "argument --compare: invalid choice: 'best' (choose from"),
     "bench_vae-empty-checkpoint": (bench_vae, ["--checkpoint", "{t}/empty.pt"],
                                    FLOAT + "/empty.pt (empty or truncated)"),
     "bench_vae-zero-faces": (bench_vae, ["--checkpoint", "x", "--faces", "0"],

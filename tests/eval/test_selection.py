@@ -167,6 +167,18 @@ def test_method_picks_on_a_hand_made_cache():
     assert result["recognizers"]["facenet"]["methods"][ORACLE]["fnmr"] == 0.0
 
 
+def test_faces_below_the_camera_min_face_are_no_candidates():
+    """--min-face: a frame whose detector box is smaller than the camera would detect is no candidate."""
+    feats = _cache()
+    feats["box"][[0, 3], 2:] = 30.0                     # the first frame of each track: a 30-px box
+    scores = method_scores(feats, [_model()])
+    emb = {r: np.concatenate([feats[r][[0, 3]], feats[r]]) for r in ("facenet", "dlib")}
+    clean = (emb, np.array([0, 1, 0, 0, 0, 1, 1, 1]), np.array([0, 1]))
+    result, chosen = evaluate_split(feats, scores, clean, 3, resamples=0, min_face=40)
+    assert result["missed_detections"] == 3            # frame 1 missed, frames 0 and 3 too small
+    assert chosen["facenet"]["first"].tolist() == [2, 1] and chosen["facenet"]["brisque"].tolist() == [2, 1]
+
+
 def test_split_persons_by_fold(tmp_path):
     for person, count in {"Ann": 3, "Bob": 2, "Cy": 4, "Dee": 5}.items():
         (tmp_path / "images" / person).mkdir(parents=True)

@@ -22,10 +22,17 @@ def run(controller: CadenceController, clock: Clock, seconds: float, busy_share:
         controller.record(busy_share * frame)
 
 
+def test_it_starts_scoring_at_its_bound_and_detecting_at_the_start():
+    cadence = Cadence(2, 1)
+    controller = CadenceController(cadence, 3, 8, clock=Clock())
+    assert (cadence.detect_every, cadence.score_every) == (2, 8) and controller.low["score_every"] == 1
+
+
 def test_behind_raises_score_every_then_detect_every_up_to_the_bounds():
     clock = Clock()
     cadence = Cadence(1, 2)
     controller = CadenceController(cadence, 3, 4, clock=clock, window=0.99)
+    cadence.score_every = 2   # as if lowered to its start while there was headroom
     seen = []
     for _ in range(6):
         run(controller, clock, 1.0, 1.0)

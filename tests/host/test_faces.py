@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from host.faces import CROP_SIZE, Detection, FaceDetector, ImageError, crop_face, main_face, read_rgb, to_rgb8
+from host.tracking import iou
 
 
 def test_to_rgb8_converts_grey_rgba_and_16_bit():
@@ -75,3 +76,29 @@ def test_detector_finds_nothing_in_a_blank_or_tiny_image():
     assert det.detect(np.zeros((8, 8, 3), np.uint8)) == []
     with pytest.raises(ImageError, match="HxWx3 uint8 RGB"):
         det.detect(cv2.cvtColor(np.zeros((20, 20, 3), np.uint8), cv2.COLOR_RGB2GRAY))
+
+
+def test_refine_finds_a_tracked_face_again_at_its_predicted_box_and_nothing_elsewhere(data_dir):
+    rgb = read_rgb(data_dir / "lfw-dev" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    det = FaceDetector()
+    face = det.detect(rgb)[0]
+    x, y, w, h = face.box
+    predicted = (x + 0.15 * w, y - 0.1 * h, 1.1 * w, 0.9 * h)   # a track's prediction, somewhat off
+    again = det.refine(rgb, [predicted, (-300.0, 0.0, 80.0, 80.0)])   # the second box lies outside the image
+    assert len(again) == 1 and again[0].confidence > 0.95
+    assert iou(np.array(again[0].box), np.array(face.box)) > 0.75
+    assert np.abs(np.subtract(again[0].landmarks, face.landmarks)).max() < 0.1 * w
+    assert det.refine(np.full_like(rgb, 128), [face.box]) == []   # no face there: nothing, however confident before
+    assert det.refine(rgb, []) == []
+
+
+def test_refine_with_reach_finds_a_face_further_from_the_box(data_dir):
+    canvas = np.full((400, 600, 3), 90, np.uint8)
+    canvas[75:325, 175:425] = read_rgb(data_dir / "lfw-dev" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    det = FaceDetector()
+    face = det.detect(canvas)[0]
+    x, y, w, h = face.box
+    away = (x + 0.7 * w, y - 0.15 * h, w, h)   # where a track unseen for a few frames might be predicted
+    assert det.refine(canvas, [away]) == []
+    (found,) = det.refine(canvas, [away], reach=0.5)
+    assert found.confidence > 0.95 and iou(np.array(found.box), np.array(face.box)) > 0.75

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from host.faces import FaceDetector
+from host.faces import FaceDetector, read_rgb
 from host.pipeline import FrameSelector, Settings
 from host.sources import array_frames
+from host.tracking import iou
 from host.vault import Vault, parse
 from host.walkby import portrait, walkby_clip
 from tests.host.fakes import SharpnessJudge, camera_vault
@@ -170,3 +171,66 @@ def test_detection_runs_k_source_frames_after_the_last_and_maps_the_minimum_face
     assert found.calls[0] == (400, 20.0)                                  # 40 full-frame pixels at half size
     with pytest.raises(ValueError, match="min_face must be a positive number of pixels, not 0"):
         Settings(min_face=0)
+
+
+def lfw_scene(data_dir, frames: int, *, second_from: int) -> list[np.ndarray]:
+    """`frames` 720x360 frames: Colin Powell's LFW photo moving right by 4 px a frame, Laura Bush's standing still,
+    fading in over 3 frames from frame `second_from` on (no scene cut)."""
+    people = [read_rgb(data_dir / "lfw-dev" / "images" / n / f"{n}_0001.jpg") for n in ("Colin_Powell", "Laura_Bush")]
+    scene = []
+    for i in range(frames):
+        frame = np.full((360, 720, 3), 90, np.uint8)
+        frame[50:300, 40 + 4 * i:290 + 4 * i] = people[0]
+        if i >= second_from:
+            share = min(1.0, (i - second_from + 1) / 3)
+            frame[60:310, 430:680] = (share * people[1] + (1 - share) * frame[60:310, 430:680]).astype(np.uint8)
+        scene.append(frame)
+    return scene
+
+
+def detections_per_frame(sel: FrameSelector) -> dict[int, list]:
+    """Each frame's detections as `sel`'s tracker receives them, filled in as it runs."""
+    seen: dict[int, list] = {}
+    update = sel.tracker.update
+
+    def logging_update(frame, detections, looks=None):
+        seen[frame] = list(detections)
+        return update(frame, detections, looks)
+
+    sel.tracker.update = logging_update
+    return seen
+
+
+def test_between_whole_frame_searches_tracked_faces_are_found_at_their_boxes_and_new_ones_wait(
+        detector, key, data_dir, tmp_path):
+    scene = lfw_scene(data_dir, 9, second_from=1)
+    runs = {}
+    for every in (1, 4):
+        sel = selector(detector, key, tmp_path / str(every), full_every=every)
+        runs[every] = detections_per_frame(sel), run(sel, scene)
+    (whole, _), (sparse, sel) = runs[1], runs[4]
+    assert sel.counts["cuts"] == 0
+    assert sel.counts["whole_frame_detections"] == 3 and sel.counts["detection_frames"] == 9   # frames 0, 4, 8
+    for frame in range(9):   # the moving face on every frame, where the whole-frame search finds it
+        moving = next(d for d in whole[frame] if d.box[0] < 360)
+        assert any(iou(np.array(d.box), np.array(moving.box)) > 0.75 for d in sparse[frame])
+        assert len(sparse[frame]) == (1 if frame < 4 else 2)   # the second face: from the next whole search on
+    spans = sorted((t["first_frame"], t["last_frame"], t["detections"]) for t in sel.tracks if t["record"])
+    assert spans == [(0, 8, 9), (4, 8, 5)]
+
+
+def test_a_cut_makes_the_next_detection_search_the_whole_frame(detector, key, data_dir, tmp_path):
+    first, second = lfw_scene(data_dir, 5, second_from=99), lfw_scene(data_dir, 5, second_from=-3)
+    second = [f[:, ::-1].copy() for f in second]   # mirrored: a new shot
+    sel = run(selector(detector, key, tmp_path, full_every=100), first + second)
+    assert sel.counts["cuts"] == 1 and sel.counts["whole_frame_detections"] == 2
+    assert sorted((t["first_frame"], t["last_frame"]) for t in sel.tracks if t["record"]) == [(0, 4), (5, 9), (5, 9)]
+
+
+@pytest.mark.parametrize("score_every, scored", [(1, 9), (2, 4), (4, 2)])
+def test_a_track_is_scored_from_its_confirmation_on_every_kth_detection(detector, key, data_dir, tmp_path,
+                                                                        score_every, scored):
+    sel = run(selector(detector, key, tmp_path, score_every=score_every),
+              lfw_scene(data_dir, 9, second_from=99))   # one face, 9 detections; confirmed at the 3rd
+    assert sel.counts["faces"] == 9 and sel.counts["faces_scored"] == scored   # 1-9; 2, 4, 6, 8; 3, 7
+    assert sel.counts["records"] == 1

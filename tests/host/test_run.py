@@ -16,7 +16,7 @@ import pytest
 
 from authority.__main__ import main as authority
 from host import signing
-from host.run import main
+from host.run import FULL_DETECT_EVERY, main
 from host.vault import parse, scan
 from tests.conftest import ROOT
 from tests.host.fakes import patch_judge
@@ -122,7 +122,8 @@ def test_help_explains_every_option():
                           check=True).stdout
     for option in ("--video", "--camera", "--backend", "--out", "--camera-id", "--retention", "--schedule",
                    "--camera-key", "--detect-every", "--detect-width", "--timeout", "--prefetch", "--blas-threads",
-                   "--clip", "--start-time", "--min-face", "--realtime", "--max-detect-every", "--max-score-every"):
+                   "--clip", "--start-time", "--min-face", "--realtime", "--max-detect-every", "--max-score-every",
+                   "--full-detect-every"):
         assert option in text
 
 
@@ -199,6 +200,7 @@ BAD_OPTIONS = [
     (["--clip", "99"], "clip must be 0..25 detections on each side of the best, not 99"),
     (["--min-face", "0"], "--min-face must be a positive number of pixels, not 0"),
     (["--max-score-every", "0"], "--max-score-every must be a positive integer, not 0"),
+    (["--realtime", "--full-detect-every", "0"], "--full-detect-every must be a positive integer, not 0"),
     (["--detect-every", "3", "--max-detect-every", "2"],
      "--max-detect-every must be at least --detect-every (3), not 2"),
     (["--realtime", "--max-age", "3"], "--max-age must be at least --max-detect-every (4), not 3"),
@@ -320,6 +322,8 @@ def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data
     assert time.perf_counter() - t0 > 0.9                                   # 50 frames at 50 frames/s: ~1 s
     report = json.loads((out / "report.json").read_text())
     assert report["realtime"] and report["frames_dropped"] > 0 and report["frames"] + report["frames_dropped"] == 50
+    assert report["settings"]["full_every"] == FULL_DETECT_EVERY
+    assert 1 <= report["whole_frame_detections"] < report["detection_frames"]   # between: at the tracks only
     cadence = report["cadence"]
     assert sum(r["frames"] for r in cadence["frames_at"]) == report["frames"] and report["records"] == 1
     assert cadence["final"]["detect_every"] > 1 or cadence["final"]["score_every"] > 1   # it fell behind
