@@ -106,3 +106,15 @@ def test_virtual_board_runs_the_camera_programs_fpga_path(sized_design, faces, t
     finally:
         fabric.close()
 
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--build", "{tmp}"], "--build must be a build folder with manifest.json"),
+    (["--crops", "4", "--sizing-crops", "8"], "--sizing-crops and --host-batch must be at most --crops"),
+    (["--crops", "0"], "--crops"),
+])
+def test_cli_refuses_bad_input_before_any_work(argv, message, tmp_path, capsys):
+    from hw.whole_design import main
+
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert code == 2 and message in capsys.readouterr().err
