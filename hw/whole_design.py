@@ -88,11 +88,13 @@ def fifo_cost(model: ModelWrapper, part: str) -> dict:
             "deepest": max((f.get_nodeattr("depth") for f in fifos), default=0)}
 
 
-def inputs_of(build: Path, manifest: dict, faces: Path, crops: int, passes: int) -> tuple[np.ndarray, np.ndarray]:
+def inputs_of(encoder: SimAccelerator, manifest: dict, faces: Path, crops: int, passes: int
+              ) -> tuple[np.ndarray, np.ndarray]:
     """`crops` real face crops of evaluation persons of an LFW folder and `passes` latents per crop sampled from
-    the encoder's own outputs exactly as the camera samples them (`host.likelihood`), in latent codes."""
+    the outputs of `encoder` (the build's simulator) exactly as the camera samples them (`host.likelihood`), in
+    latent codes."""
     x = face_crops(faces, crops, evaluation_persons=True)[..., None]
-    out = apply_host_tail(simulators(build, manifest)[0].run(x), manifest["graphs"]["encoder"]["host_tail"])
+    out = apply_host_tail(encoder.run(x), manifest["graphs"]["encoder"]["host_tail"])
     latent = int(manifest["model_config"]["latent"])
     z = sample_latents(out[:, :latent], bound_log_sigma_z(out[:, latent:]), latent_noise(latent, passes))
     return x, latent_codes(z.reshape(-1, latent), float(manifest["z_scale"]))
@@ -169,8 +171,9 @@ def run(build: Path, faces: Path, crops: int, sizing_crops: int | None, passes: 
     manifest = json.loads((build / "manifest.json").read_text())
     target = TARGETS[manifest["target"]["name"]]
     model = stitched(build, target.part)
-    x, z = inputs_of(build, manifest, faces, crops, passes)
-    expected = [s.run(v) for s, v in zip(simulators(build, manifest), (x, z), strict=True)]
+    sims = simulators(build, manifest)
+    x, z = inputs_of(sims[0], manifest, faces, crops, passes)
+    expected = [s.run(v) for s, v in zip(sims, (x, z), strict=True)]
     started = time.perf_counter()
     periods = estimated_periods(manifest)
     path = fifo_file(manifest)
@@ -223,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = CliParser(prog="python -m hw.whole_design", description=__doc__,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD,
-                    help="build folder (hw.build) with encoder.onnx, decoder.onnx, manifest.json and vectors.npz "
-                         "(default: the shipped ZCU104 build)")
+                    help="build folder (hw.build) with encoder.onnx, decoder.onnx, the simulator artefacts and "
+                         "manifest.json (default: the shipped ZCU104 build)")
     ap.add_argument("--faces", type=lfw_folder, default=DEFAULT_FACES,
                     help="LFW folder (images/ + pairs.txt); crops of its evaluation persons (default ../shared/data/"
                          "lfw-dev)")
