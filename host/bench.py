@@ -163,13 +163,14 @@ def clips_benchmark(judge: QualityJudge, clips: list[Path]) -> dict:
     return results
 
 
-def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float) -> dict:
-    """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults."""
+def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float, bands: bool = True) -> dict:
+    """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults (with `bands`:
+    its --whole-search bands, else burst)."""
     results = {}
     for clip in clips:
         live = Newest(cuts.marked(paced(video_frames(clip), fps=fps)))
         with tempfile.TemporaryDirectory() as tmp, blas_threads(1):
-            r = run_pipeline(judge, live, Settings(full_every=FULL_DETECT_EVERY), Path(tmp),
+            r = run_pipeline(judge, live, Settings(full_every=FULL_DETECT_EVERY, bands=bands), Path(tmp),
                              bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY), keep_boxes=True)
         offered = r["frames"] + live.dropped
         results[clip.name] = {**r, "camera_fps": fps, "frames_offered": offered, "frames_dropped": live.dropped,
@@ -184,13 +185,14 @@ def kept_up(cadence: dict) -> bool:
     return cadence["behind_at_bounds"] == 0 and cadence["busy_share"] <= BEHIND
 
 
-def one_core(clips: list[Path], build: Path, fps: float) -> dict:
+def one_core(clips: list[Path], build: Path, fps: float, whole_search: str = "bands") -> dict:
     """`realtime_benchmark` in a child process pinned to one CPU (the first this process may use)."""
     core = min(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "realtime.json"
         subprocess.run([sys.executable, "-m", "host.bench", "--realtime-only", "--clips", *map(str, clips),
-                        "--build", str(build), "--fps", str(fps), "--stream-frames", "0", "--json", str(out)],
+                        "--build", str(build), "--fps", str(fps), "--stream-frames", "0", "--json", str(out),
+                        "--whole-search", whole_search],
                        cwd=ROOT, check=True, preexec_fn=lambda: os.sched_setaffinity(0, {core}))
         return {"cpu": core, **json.loads(out.read_text())["realtime"]}
 
@@ -251,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--realtime-only", action="store_true",
                     help="only the real-time runs of --clips, in this process on whatever CPUs it has (the "
                          "benchmark runs itself so, pinned to one core)")
+    ap.add_argument("--whole-search", choices=("bands", "burst"), default="bands",
+                    help="the real-time runs' host.run --whole-search (default: bands, host.run's default)")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="build folder whose simulator scores")
     ap.add_argument("--stream-frames", type=int, default=10_000, help="length of the memory test stream (0: skip)")
     ap.add_argument("--skip-crowd", action="store_true", help="no crowd-clip configurations")
@@ -265,15 +269,15 @@ def main(argv: list[str] | None = None) -> int:
         judge = build_judge(args.build)
     except BundleError as exc:
         ap.error(f"--build must be a build folder: {exc}")
-    report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video)}
+    report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video), "whole_search": args.whole_search}
     if args.realtime_only:
-        report["realtime"] = realtime_benchmark(judge, args.clips, args.fps)
+        report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search == "bands")
     else:
         if not args.skip_crowd:
             report["crowd"] = crowd_benchmark(judge, args.video)
         if args.clips:
             report["clips"] = clips_benchmark(judge, args.clips)
-            report["one_core_realtime"] = one_core(args.clips, args.build, args.fps)
+            report["one_core_realtime"] = one_core(args.clips, args.build, args.fps, args.whole_search)
             compare(report["clips"], report["one_core_realtime"])
     if args.stream_frames:
         report["stream"] = memory_benchmark(judge, args.stream_frames, args.plot)

@@ -61,7 +61,8 @@ class Settings:
     camera_id: str = "camera-0"
     retention_days: float = 30.0
     detect_every: int = 1          # run MTCNN on every k-th frame
-    full_every: int = 1            # search the whole frame on every k-th detection frame, between only at the tracks
+    full_every: int = 1            # search the whole frame once per k detection frames (and always at the tracks)
+    bands: bool = True             # ... a 1/k band of it on each (True) or all of it on every k-th (False)
     detect_width: int = 960        # frames wider than this are downscaled for detection
     min_face: float = MIN_FACE     # smallest face searched for, pixels of the full frame
     min_hits: int = 3              # detections before a track counts as a person
@@ -180,17 +181,18 @@ def processed(selector: FrameSelector, frames: Iterable[Frame],
         yield frame
 
 
-def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int, min_face: float) -> list[Detection]:
-    """Detect faces of at least about `min_face` full-frame pixels on a copy at most `width` pixels wide; boxes
-    in full-frame pixels."""
+def detect_scaled(detector: FaceDetector, rgb: np.ndarray, width: int, min_face: float,
+                  band: tuple[int, int] = (0, 1)) -> list[Detection]:
+    """Detect faces of at least about `min_face` full-frame pixels on a copy at most `width` pixels wide (in the
+    k-th of n bands of the detector's windows, `band` (k, n)); boxes in full-frame pixels."""
     scale = min(1.0, width / rgb.shape[1])
     if scale == 1.0:
-        return detector.detect(rgb, min_face=min_face)
+        return detector.detect(rgb, min_face=min_face, band=band)
     small = cv2.resize(rgb, (round(rgb.shape[1] * scale), max(round(rgb.shape[0] * scale), 1)),
                        interpolation=cv2.INTER_AREA)
     return [Detection(tuple(v / scale for v in d.box), d.confidence,
                       tuple((x / scale, y / scale) for x, y in d.landmarks))
-            for d in detector.detect(small, min_face=min_face * scale)]
+            for d in detector.detect(small, min_face=min_face * scale, band=band)]
 
 
 class FrameSelector:
@@ -215,10 +217,12 @@ class FrameSelector:
         self.cuts = CutDetector()
         self.cadence = Cadence(settings.detect_every, settings.score_every)   # a controller may change it
         self._last_detection: int | None = None   # the frame last detected on (None: the next one is)
-        self._whole_in = 0   # detection frames before the next whole-frame search (0: the next one)
-        self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "faces": 0,
-                       "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0, "false_faces": 0,
-                       "persons": 0, "records": 0, "store_failures": 0}
+        self._whole_in = 0   # detection frames before the next whole-frame search (0: the next one; with bands it
+                             # stays above 0 until a cut, as the bands search the whole frame)
+        self._band = 0       # the band of the whole frame searched on the next detection frame (with bands)
+        self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "band_detections": 0,
+                       "faces": 0, "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0,
+                       "false_faces": 0, "persons": 0, "records": 0, "store_failures": 0}
         self.tracks: list[dict] = []
 
     def process(self, frame: Frame) -> None:
@@ -277,23 +281,33 @@ class FrameSelector:
         return track.hits >= first and ((track.hits - first) % every == 0 or track.id not in self.keepers)
 
     def _detect(self, frame: Frame) -> list[Detection]:
-        """The faces of a detection frame: the whole frame is searched on every `full_every`-th detection frame and
-        on the first after a cut; in between only near the live tracks' predicted boxes (`FaceDetector.refine`:
-        MTCNN's last network alone where a track was seen `STEADY` frames ago or less and has a velocity, its last
-        two on candidates within `REACH` of its size otherwise; no search for new faces)."""
+        """The faces of a detection frame. With `full_every` 1 the whole frame is searched on each. Otherwise the
+        whole frame is searched on the first detection frame and the first after a cut, and from then on once per
+        `full_every` detection frames: a 1/`full_every` horizontal band of MTCNN's windows on each (`bands`; the
+        cost spread evenly), or all of it on every `full_every`-th; on every frame faces are also looked for near
+        the live tracks' predicted boxes (`FaceDetector.refine`: MTCNN's last network alone where a track was seen
+        `STEADY` frames ago or less and has a velocity, its last two on candidates within `REACH` of its size
+        otherwise)."""
+        n, s = self.settings.full_every, self.settings
         if self._whole_in:
-            self._whole_in -= 1
             steady, unsure = [], []
             for t in self.tracker.tracks:
                 sure = t.hits > 1 and frame.index - t.last_frame <= STEADY
                 (steady if sure else unsure).append(t.predicted(frame.index))
             with self.timer("detect at tracks"):
-                return (self.detector.refine(frame.rgb, steady)
+                near = (self.detector.refine(frame.rgb, steady)
                         + self.detector.refine(frame.rgb, unsure, reach=REACH))
-        self._whole_in = self.settings.full_every - 1
+            if not s.bands:
+                self._whole_in -= 1
+                return near
+            band, self._band = self._band, (self._band + 1) % n
+            self.counts["band_detections"] += 1
+            with self.timer("detect"):
+                return near + detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face, (band, n))
+        self._whole_in, self._band = n - 1, 0
         self.counts["whole_frame_detections"] += 1
         with self.timer("detect"):
-            return detect_scaled(self.detector, frame.rgb, self.settings.detect_width, self.settings.min_face)
+            return detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face)
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""

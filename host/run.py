@@ -10,9 +10,9 @@ Frames -> MTCNN (every k-th frame, downscaled, faces from --min-face pixels up) 
 and encrypted to the authority's public key of the current period when the track ends, signed with this
 camera's key and chained to the camera's previous record. A camera (or a video with --realtime) is processed
 in real time: the newest frame is taken each time, frames that came meanwhile are dropped, the whole frame is
-searched for faces on every --full-detect-every-th detection frame only (in between, only near the tracks), and
-detection and scoring become less frequent (up to --max-detect-every, --max-score-every) while the program falls
-behind.
+searched for new faces once per --full-detect-every detection frames (a band of it on each, --whole-search; faces
+already tracked are looked for near their tracks on every one), and detection and scoring become less frequent
+(up to --max-detect-every, --max-score-every) while the program falls behind.
 Writes OUT/records/*.fvr (ciphertext), OUT/report.json (counts, timings, scores, frames dropped, cadence) and
 OUT/plots/track-*.svg (score over time); never a face pixel in plaintext. Expired records are purged at
 start-up, leaving a signed tombstone. Without --video/--camera it generates a synthetic walk-by clip and,
@@ -134,10 +134,15 @@ def parser() -> argparse.ArgumentParser:
                          "deliver it, dropping the frames that come while the program is busy (a camera always runs "
                          "so)")
     ap.add_argument("--full-detect-every", type=int, metavar="K",
-                    help="search the whole frame for faces on every K-th detection frame (and on the first after a "
-                         "scene cut); on the detection frames between, only look again near each live track's "
-                         "predicted box with MTCNN's last networks (far cheaper; finds no new face) (default: 1 frame "
-                         f"by frame, i.e. always the whole frame; {FULL_DETECT_EVERY} in real time)")
+                    help="search the whole frame for new faces once per K detection frames (all of it on the first and "
+                         "on the first after a scene cut), and on every detection frame look again near each live "
+                         "track's predicted box with MTCNN's last networks (far cheaper) (default: 1 frame by frame, "
+                         f"i.e. always the whole frame; {FULL_DETECT_EVERY} in real time)")
+    ap.add_argument("--whole-search", choices=("bands", "burst"), default="bands",
+                    help="with --full-detect-every K > 1: search a 1/K band of the frame's detector windows on each "
+                         "detection frame (bands: the cost spread evenly), or all of the frame on every K-th (burst: "
+                         "one slow frame in K, the frames behind it dropped in real time; on one core it lost 2-3x "
+                         "more persons and dropped more frames: docs/camera.md) (default: bands)")
     ap.add_argument("--max-detect-every", type=int, metavar="K",
                     help=f"real time: while the program falls behind, --detect-every may rise up to K, and falls "
                          f"back as time allows (default: {MAX_DETECT_EVERY}, or --detect-every if larger)")
@@ -349,7 +354,8 @@ def _stop(signum, frame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
-                        full_every=args.full_detect_every, detect_width=args.detect_width, min_face=args.min_face,
+                        full_every=args.full_detect_every, bands=args.whole_search == "bands",
+                        detect_width=args.detect_width, min_face=args.min_face,
                         min_hits=args.min_hits, max_age=args.max_age, score_every=args.score_every, clip=args.clip)
     reference, reference_id = score_reference(args)
     if args.calibrate is not None:

@@ -18,7 +18,8 @@ def test_a_pipeline_run_reports_speed_stages_and_the_choice(tmp_path):
     assert result["median_best_score"] is not None
 
 
-def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path):
+@pytest.mark.parametrize("whole_search", ["burst", "bands"])
+def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path, whole_search):
     import json
 
     import cv2
@@ -32,12 +33,14 @@ def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path):
         writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     writer.release()
     out = tmp_path / "bench.json"
-    assert main(["--skip-crowd", "--clips", str(clip), "--stream-frames", "0", "--json", str(out)]) == 0
+    assert main(["--skip-crowd", "--clips", str(clip), "--stream-frames", "0", "--json", str(out),
+                 "--whole-search", whole_search]) == 0
     report = json.loads(out.read_text())
     offline, live = report["clips"]["walk.avi"], report["one_core_realtime"]["walk.avi"]
     assert offline["frames"] == 40 and offline["persons"] >= 1 and "stored_boxes" not in offline
     assert live["frames"] + live["frames_dropped"] == live["frames_offered"] == 40 and live["camera_fps"] == 25
     assert isinstance(live["kept_up"], bool) and isinstance(live["persons_lost"], list) and live["cadence"]["final"]
+    assert report["whole_search"] == whole_search and (live["band_detections"] > 0) == (whole_search == "bands")
 
 
 @pytest.mark.parametrize(("args", "message"), [

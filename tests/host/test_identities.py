@@ -100,7 +100,8 @@ def test_two_faces_crossing_keep_their_identities(detector, stills, tmp_path, pa
 class BlobDetector:
     """A detector that finds the same non-face every frame, with the confidence MTCNN gave such things."""
 
-    def detect(self, rgb: np.ndarray, *, min_face: float | None = None) -> list[Detection]:
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None, band: tuple[int, int] = (0, 1)
+               ) -> list[Detection]:
         return [Detection((40.0, 30.0, 60.0, 60.0), 0.85, ((55, 50), (85, 50), (70, 62), (58, 75), (82, 75)))]
 
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from host.faces import FaceDetector, read_rgb
 from host.pipeline import FrameSelector, Settings
 from host.sources import array_frames
-from host.tracking import iou
+from host.tracking import distinct, iou
 from host.vault import Vault, parse
 from host.walkby import portrait, walkby_clip
 from tests.host.fakes import SharpnessJudge, camera_vault
@@ -154,7 +154,7 @@ class CountingDetector:
     def __init__(self) -> None:
         self.calls: list[tuple[int, float | None]] = []
 
-    def detect(self, rgb: np.ndarray, *, min_face: float | None = None) -> list:
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None, band: tuple[int, int] = (0, 1)) -> list:
         self.calls.append((rgb.shape[1], min_face))
         return []
 
@@ -179,7 +179,7 @@ class ScriptedDetector:
     def __init__(self, sides: list[float]) -> None:
         self.sides, self.frame = sides, 0
 
-    def detect(self, rgb: np.ndarray, *, min_face: float | None = None) -> list:
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None, band: tuple[int, int] = (0, 1)) -> list:
         from host.faces import Detection
 
         side, self.frame = self.sides[self.frame], self.frame + 1
@@ -243,7 +243,7 @@ def test_between_whole_frame_searches_tracked_faces_are_found_at_their_boxes_and
     scene = lfw_scene(data_dir, 9, second_from=1)
     runs = {}
     for every in (1, 4):
-        sel = selector(detector, key, tmp_path / str(every), full_every=every)
+        sel = selector(detector, key, tmp_path / str(every), full_every=every, bands=False)
         runs[every] = detections_per_frame(sel), run(sel, scene)
     (whole, _), (sparse, sel) = runs[1], runs[4]
     assert sel.counts["cuts"] == 0
@@ -254,6 +254,23 @@ def test_between_whole_frame_searches_tracked_faces_are_found_at_their_boxes_and
         assert len(sparse[frame]) == (1 if frame < 4 else 2)   # the second face: from the next whole search on
     spans = sorted((t["first_frame"], t["last_frame"], t["detections"]) for t in sel.tracks if t["record"])
     assert spans == [(0, 8, 9), (4, 8, 5)]
+
+
+def test_with_bands_the_whole_frame_is_searched_a_band_a_frame_and_new_faces_found_within_a_cycle(
+        detector, key, data_dir, tmp_path):
+    scene = lfw_scene(data_dir, 9, second_from=1)
+    whole_sel = selector(detector, key, tmp_path / "whole")
+    whole = detections_per_frame(whole_sel)
+    run(whole_sel, scene)
+    sel = selector(detector, key, tmp_path / "bands", full_every=4, bands=True)
+    banded = detections_per_frame(sel)
+    run(sel, scene)
+    assert sel.counts["whole_frame_detections"] == 1 and sel.counts["band_detections"] == 8
+    faces = {f: len(distinct(banded[f])) for f in range(9)}           # a band and the tracks may find one face twice
+    second = min(f for f in range(9) if len(whole[f]) == 2)          # when a whole search first sees her
+    assert min(f for f in range(9) if faces[f] == 2) <= second + 3 and all(faces[f] >= 1 for f in range(9))
+    assert sorted((t["first_frame"], t["last_frame"]) for t in sel.tracks if t["record"])[0] == (0, 8)
+    assert sum(1 for t in sel.tracks if t["record"]) == 2
 
 
 def test_a_cut_makes_the_next_detection_search_the_whole_frame(detector, key, data_dir, tmp_path):

@@ -304,7 +304,9 @@ def test_record_times_are_the_videos_own_from_the_start_time(data_dir, tmp_path,
     assert track["last_seen"] == "2026-01-02T03:04:05.700+00:00"   # the video's own 10 frames/s
 
 
-def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data_dir, tmp_path, key, monkeypatch):
+@pytest.mark.parametrize("whole_search", ["burst", "bands"])
+def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data_dir, tmp_path, key, monkeypatch,
+                                                                           whole_search):
     import host.pipeline
 
     patch_judge(monkeypatch)
@@ -318,12 +320,15 @@ def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data
     monkeypatch.setattr(host.pipeline.FrameSelector, "process", slow)
     clip, out = still_video(data_dir, tmp_path, 50, 50), tmp_path / "out"
     t0 = time.perf_counter()
-    assert main(["--video", str(clip), *key, "--out", str(out), "--quiet", "--realtime"]) == 0
+    assert main(["--video", str(clip), *key, "--out", str(out), "--quiet", "--realtime",
+                 "--whole-search", whole_search]) == 0
     assert time.perf_counter() - t0 > 0.9                                   # 50 frames at 50 frames/s: ~1 s
     report = json.loads((out / "report.json").read_text())
     assert report["realtime"] and report["frames_dropped"] > 0 and report["frames"] + report["frames_dropped"] == 50
     assert report["settings"]["full_every"] == FULL_DETECT_EVERY
-    assert 1 <= report["whole_frame_detections"] < report["detection_frames"]   # between: at the tracks only
+    assert 1 <= report["whole_frame_detections"] < report["detection_frames"]   # between: at the tracks (+ a band)
+    assert report["settings"]["bands"] == (whole_search == "bands")
+    assert (report["band_detections"] > 0) == (whole_search == "bands")
     cadence = report["cadence"]
     assert sum(r["frames"] for r in cadence["frames_at"]) == report["frames"] and report["records"] == 1
     assert cadence["final"]["detect_every"] > 1 or cadence["final"]["score_every"] > 1   # it fell behind
