@@ -70,7 +70,7 @@ from eval.recognizers import RECOGNIZERS
 from eval.selection_metrics import frame_outcomes, method_outcomes, positional_scores, summarise
 from eval.selection_report import markdown, plot_methods, plot_picks
 from host.faces import CROP_MARGIN, KEEP_SIZE, MIN_FACE_SIZE, Detection, crop_face, keepsake_crop, read_rgb
-from host.pose import detection_features, steady_side
+from host.pose import detection_features
 from host.quality import DEFAULT_SCORE, Reference, crop_features, normalise_exposure, quality_scores
 from host.scoring import reconstruct
 from quant.cli import (
@@ -267,26 +267,14 @@ def track_features(groups: list[list[Track]], cache: Path, models: dict[str, Vae
     return concat_parts([parts[k] for k in sorted(parts)])
 
 
-def track_sides(boxes: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    """Each candidate frame's face size as the camera's tracker gives it to the score: `steady_side` over the
-    track's candidate detections up to that frame. boxes (P*T, 4), candidate (P, T) -> (P*T,), NaN elsewhere."""
-    side = boxes[:, 2:].max(axis=1).reshape(candidate.shape)
-    out = np.full(candidate.shape, np.nan)
-    for p, t in zip(*np.nonzero(candidate), strict=True):
-        out[p, t] = steady_side(side[p, :t + 1][candidate[p, :t + 1]])
-    return out.reshape(-1)
-
-
-def method_scores(feats: Arrays, models: list[VaeModel], frames: int, min_face: float = 0.0,
-                  expnorm: dict[str, Reference] | None = None) -> dict[str, np.ndarray]:
+def method_scores(feats: Arrays, models: list[VaeModel], expnorm: dict[str, Reference] | None = None
+                  ) -> dict[str, np.ndarray]:
     """Every scored method's score per frame (NaN where no face was found): the baselines and each VAE variant
-    of each model on the plain and the exposure-normalised crop, computed from the cached features, with the
-    size a track of `frames` detections of at least `min_face` pixels has (`track_sides`). The normalised crops
-    are scored against `expnorm`[model name] where given, else the model's own reference."""
+    of each model on the plain and the exposure-normalised crop, computed from the cached features. The
+    normalised crops are scored against `expnorm`[model name] where given, else the model's own reference."""
     detected = feats["detected"].astype(bool)
     out = {b: feats[b].astype(float) for b in BASELINES}
-    sides = track_sides(feats["box"], candidates(feats, frames, min_face))
-    pose = detection_features(feats["box"][detected], feats["landmarks"][detected], sides[detected])
+    pose = detection_features(feats["box"][detected], feats["landmarks"][detected])
     for model in models:
         for kind in KINDS:
             prefix = f"{model.name}.{kind}__"
@@ -319,19 +307,14 @@ def clean_embeddings(root: Path, persons: list[str], cache: Path, workers: int, 
     return {r: feats[r] for r in RECOGNIZERS}, owner, gallery
 
 
-def candidates(feats: Arrays, frames: int, min_face: float) -> np.ndarray:
-    """(tracks, frames): where the face was detected with a box side of at least `min_face` pixels."""
-    side = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=0.0)
-    return (feats["detected"].astype(bool) & (side >= min_face)).reshape(-1, frames)
-
-
 def evaluate_split(feats: Arrays, scores: dict[str, np.ndarray], clean: tuple, frames: int, resamples: int,
                    min_face: float = 0.0) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     """Counts and, per recognizer, threshold and every method's summary; and per recognizer each method's picks.
     A frame is a candidate where the face was detected with a box side of at least `min_face` pixels."""
     emb, owner, gallery = clean
     persons = len(gallery)
-    candidate = candidates(feats, frames, min_face)
+    side = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=0.0)
+    candidate = (feats["detected"].astype(bool) & (side >= min_face)).reshape(persons, frames)
     per_frame = {m: s.reshape(persons, frames) for m, s in scores.items()}
     per_frame.update(positional_scores(persons, frames))
     aligned = feats["keep_detected"].astype(bool).reshape(persons, frames)
@@ -418,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     stats: Counter = Counter()
     weights = {m.key: m for m in models}
     feats = track_features([tracks[s] for s in splits], args.cache, weights, args.workers, stats)
-    scores = method_scores(feats, models, args.frames, args.min_face, expnorm)
+    scores = method_scores(feats, models, expnorm)
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"date": time.strftime("%Y-%m-%d"), "frames_per_track": args.frames, "seed": args.seed,
                      "bootstrap_resamples": args.bootstrap, "fmr": FMR, "min_face": args.min_face,

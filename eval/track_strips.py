@@ -43,9 +43,9 @@ class RecordingJudge(QualityJudge):
 
     rows: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
-                 sides: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        feats = super().features(crops, boxes, landmarks, sides)
+    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None,
+                 landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        feats = super().features(crops, boxes, landmarks)
         self.rows.extend({k: v[i] for k, v in feats.items()} for i in range(len(crops)))
         return feats
 

@@ -27,7 +27,7 @@ from host.cuts import CutDetector
 from host.facelike import is_face_track, why_not_a_face
 from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
 from host.judge import QualityJudge
-from host.pose import landmark_array, steady_side
+from host.pose import landmark_array
 from host.schedule import DAY
 from host.sources import Frame
 from host.tracking import Track, Tracker
@@ -259,8 +259,7 @@ class FrameSelector:
         if crops is not None:
             with self.timer("score"):
                 scores, log_rps = self.judge.score(crops, np.array([d.box for _, d in due]),
-                                                   landmark_array([d.landmarks for _, d in due]),
-                                                   np.array([steady_side(t.sides) for t, _ in due]))
+                                                   landmark_array([d.landmarks for _, d in due]))
             self.counts["faces_scored"] += len(crops)
             for (track, _), score, lrp in zip(due, scores, log_rps, strict=True):
                 keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time, self.settings.clip))

@@ -8,43 +8,23 @@ deep-funneled, i.e. already de-rotated, so their roll spread measures the aligne
 - ``yaw``: the nose's horizontal offset from the midline of eyes and mouth, in inter-ocular distances
   (0 for a frontal face; towards +-1 and beyond for a profile, where the nose leaves the eyes' span);
 - ``pitch``: where the nose lies between the eye line (0) and the mouth line (1);
-- ``face_side``: log of the face's size in source pixels (how many pixels the face had, which the 64x64
-  crop cannot show: a small face is upscaled into it): the detector box's longer side or, along a track, the
-  median of its last `SIZE_WINDOW` boxes' (`steady_side`): a box that MTCNN inflates for a frame or two by
-  taking in a second face or a head turned down is not the person coming closer.
+- ``face_side``: log of the detector box's longer side in source pixels (how many pixels the face
+  had, which the 64x64 crop cannot show: a small face is upscaled into it).
 
 Where a detection has no landmarks (NaN), the pose numbers are NaN and the scores treat them as typical.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 POSE_FEATURES = ("yaw", "pitch")
 SIZE_FEATURE = "face_side"
-SIZE_WINDOW = 5     # a track's latest detections whose median box side is its face size
 _EPS = 1e-6
 
 
-def box_side(box: np.ndarray) -> float:
-    """The longer side of an (x, y, w, h) box, in its pixels."""
-    return float(max(box[2], box[3]))
-
-
-def steady_side(sides: Sequence[float]) -> float:
-    """A track's face size now: the median of the box sides of its latest `SIZE_WINDOW` detections (oldest
-    first), robust to one or two inflated boxes and lagging a steady approach by about two detections."""
-    if not len(sides):
-        raise ValueError("a track's face size needs at least one detection")
-    return float(np.median(np.asarray(sides, dtype=np.float64)[-SIZE_WINDOW:]))
-
-
-def detection_features(boxes: np.ndarray, landmarks: np.ndarray,
-                       sides: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Yaw, pitch and size of N detections: boxes (N, 4) x, y, w, h; landmarks (N, 5, 2) -> (N,) each. The size
-    is `sides` (N,) in source pixels where given (a track's `steady_side`), else each box's longer side."""
+def detection_features(boxes: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
+    """Yaw, pitch and size of N detections: boxes (N, 4) x, y, w, h; landmarks (N, 5, 2) -> (N,) each."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     pts = np.asarray(landmarks, dtype=np.float64).reshape(len(boxes), 5, 2)
     left_eye, right_eye = pts[:, 0], pts[:, 1]
@@ -59,7 +39,7 @@ def detection_features(boxes: np.ndarray, landmarks: np.ndarray,
     midline_x = mouth[:, 0] / 2                       # halfway between the eye midpoint (0) and the mouth's
     yaw = (upright[:, 2, 0] - midline_x) / ocular
     pitch = upright[:, 2, 1] / np.where(np.abs(mouth[:, 1]) > _EPS, mouth[:, 1], np.nan)
-    side = np.log(np.maximum(boxes[:, 2:].max(axis=1) if sides is None else np.asarray(sides, np.float64), 1.0))
+    side = np.log(np.maximum(boxes[:, 2:].max(axis=1), 1.0))
     return {"yaw": yaw, "pitch": pitch, SIZE_FEATURE: side}
 
 

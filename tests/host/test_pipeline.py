@@ -173,43 +173,6 @@ def test_detection_runs_k_source_frames_after_the_last_and_maps_the_minimum_face
         Settings(min_face=0)
 
 
-class ScriptedDetector:
-    """One face at a fixed centre whose box side on frame i is `sides[i]` (landmarks of a frontal face)."""
-
-    def __init__(self, sides: list[float]) -> None:
-        self.sides, self.frame = sides, 0
-
-    def detect(self, rgb: np.ndarray, *, min_face: float | None = None, band: tuple[int, int] = (0, 1)) -> list:
-        from host.faces import Detection
-
-        side, self.frame = self.sides[self.frame], self.frame + 1
-        x0 = y0 = 100 - side / 2
-        marks = tuple((x0 + fx * side, y0 + fy * side) for fx, fy in
-                      ((0.3, 0.4), (0.7, 0.4), (0.5, 0.55), (0.35, 0.75), (0.65, 0.75)))
-        return [Detection((x0, y0, side, side), 0.99, marks)]
-
-
-class SizeRecordingJudge(SharpnessJudge):
-    def __init__(self) -> None:
-        self.sides: list[float] = []
-
-    def score(self, crops, boxes=None, landmarks=None, sides=None):
-        self.sides.extend(sides.tolist())
-        return super().score(crops, boxes, landmarks, sides)
-
-
-def test_the_judge_is_given_the_tracks_size_not_the_boxs(key, tmp_path):
-    """A box inflated on one frame (a second face taken in) reaches the score as the track's median size."""
-    from host.sources import Frame
-
-    judge = SizeRecordingJudge()
-    sel = FrameSelector(ScriptedDetector([40, 42, 70, 44, 46]), judge, camera_vault(tmp_path, key=key)[0],
-                        Settings(min_hits=1), "m")
-    for index in range(5):
-        sel.process(Frame(index, float(index), np.full((200, 200, 3), 120, np.uint8)))
-    assert judge.sides == [40, 41, 42, 43, 44]
-
-
 def lfw_scene(data_dir, frames: int, *, second_from: int) -> list[np.ndarray]:
     """`frames` 720x360 frames: Colin Powell's LFW photo moving right by 4 px a frame, Laura Bush's standing still,
     fading in over 3 frames from frame `second_from` on (no scene cut)."""

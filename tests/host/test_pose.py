@@ -1,7 +1,6 @@
 import numpy as np
-import pytest
 
-from host.pose import detection_features, landmark_array, steady_side
+from host.pose import detection_features, landmark_array
 
 # a frontal face: eyes at (40, 50) and (60, 50), nose (50, 60), mouth corners (42, 70) and (58, 70)
 FRONTAL = np.array([[40, 50], [60, 50], [50, 60], [42, 70], [58, 70]], dtype=float)
@@ -39,18 +38,3 @@ def test_a_face_without_landmarks_has_unknown_pose_but_a_size():
     f = detection_features(np.repeat(BOX[None], 2, 0), marks)
     assert np.isfinite(f["yaw"][0]) and np.isnan(f["yaw"][1]) and np.isnan(f["pitch"][1])
     assert np.isfinite(f["face_side"]).all()
-
-
-def test_a_tracks_size_is_its_latest_boxes_median():
-    """One box inflated by a second face (or two) is outvoted; a steady approach is followed, two detections late;
-    the size given to the score replaces the box's own."""
-    assert steady_side([50.0]) == 50.0
-    assert steady_side([50, 52, 90, 51, 53]) == 52.0
-    assert steady_side([50, 90, 52, 95, 51]) == 52.0
-    assert steady_side([10, 20, 30, 40, 50, 60, 70]) == 50.0          # only the latest SIZE_WINDOW count
-    with pytest.raises(ValueError, match="at least one"):
-        steady_side([])
-    marks = landmark_array([tuple(map(tuple, FRONTAL))] * 2)
-    f = detection_features(np.repeat(BOX[None], 2, 0), marks, np.array([20.0, 100.0]))
-    np.testing.assert_allclose(f["face_side"], np.log([20.0, 100.0]))
-    assert detection_features(BOX[None], marks[:1])["face_side"][0] == np.log(50.0)

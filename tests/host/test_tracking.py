@@ -47,13 +47,6 @@ def test_track_is_confirmed_after_min_hits():
         assert track.id == 1 and track.confirmed == (f >= 2)
 
 
-def test_a_track_keeps_its_latest_box_sides():
-    tracker = Tracker(min_hits=1, max_age=5)
-    for f, size in enumerate([40, 42, 60, 44, 46, 48]):
-        (track, _), = tracker.update(f, [det(100, 100, size)]).matched
-    assert list(track.sides) == [42, 60, 44, 46, 48]          # the latest SIZE_WINDOW, oldest first
-
-
 def test_track_ends_only_after_max_age():
     tracker = Tracker(min_hits=1, max_age=5)
     tracker.update(0, [det(100, 100)])
