@@ -40,7 +40,7 @@ from host.cadence import BEHIND, CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
 from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, processed
-from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY
+from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, WHOLE_SEARCHES
 from host.sources import PREFETCH, Newest, array_frames, paced, prefetched, video_frames
 from host.tracking import iou
 from host.vault import throwaway_vault
@@ -163,14 +163,15 @@ def clips_benchmark(judge: QualityJudge, clips: list[Path]) -> dict:
     return results
 
 
-def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float, bands: bool = True) -> dict:
-    """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults (with `bands`:
-    its --whole-search bands, else burst)."""
-    results = {}
+def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float,
+                       whole_search: str = WHOLE_SEARCHES[0]) -> dict:
+    """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults but for its
+    --whole-search `whole_search`."""
+    results, settings = {}, Settings(full_every=FULL_DETECT_EVERY, bands=whole_search == "bands")
     for clip in clips:
         live = Newest(cuts.marked(paced(video_frames(clip), fps=fps)))
         with tempfile.TemporaryDirectory() as tmp, blas_threads(1):
-            r = run_pipeline(judge, live, Settings(full_every=FULL_DETECT_EVERY, bands=bands), Path(tmp),
+            r = run_pipeline(judge, live, settings, Path(tmp),
                              bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY), keep_boxes=True)
         offered = r["frames"] + live.dropped
         results[clip.name] = {**r, "camera_fps": fps, "frames_offered": offered, "frames_dropped": live.dropped,
@@ -185,7 +186,7 @@ def kept_up(cadence: dict) -> bool:
     return cadence["behind_at_bounds"] == 0 and cadence["busy_share"] <= BEHIND
 
 
-def one_core(clips: list[Path], build: Path, fps: float, whole_search: str = "bands") -> dict:
+def one_core(clips: list[Path], build: Path, fps: float, whole_search: str = WHOLE_SEARCHES[0]) -> dict:
     """`realtime_benchmark` in a child process pinned to one CPU (the first this process may use)."""
     core = min(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -253,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--realtime-only", action="store_true",
                     help="only the real-time runs of --clips, in this process on whatever CPUs it has (the "
                          "benchmark runs itself so, pinned to one core)")
-    ap.add_argument("--whole-search", choices=("bands", "burst"), default="bands",
-                    help="the real-time runs' host.run --whole-search (default: bands, host.run's default)")
+    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES, default=WHOLE_SEARCHES[0],
+                    help=f"the real-time runs' host.run --whole-search (default: {WHOLE_SEARCHES[0]}, host.run's)")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="build folder whose simulator scores")
     ap.add_argument("--stream-frames", type=int, default=10_000, help="length of the memory test stream (0: skip)")
     ap.add_argument("--skip-crowd", action="store_true", help="no crowd-clip configurations")
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--build must be a build folder: {exc}")
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video), "whole_search": args.whole_search}
     if args.realtime_only:
-        report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search == "bands")
+        report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search)
     else:
         if not args.skip_crowd:
             report["crowd"] = crowd_benchmark(judge, args.video)

@@ -68,6 +68,7 @@ MIN_FREE_MIB = 16       # free space --out must have at start-up (a record is ~5
 MAX_DETECT_EVERY = 4    # default bounds of the real-time cadence (docs/camera.md: measured on one core) ...
 MAX_SCORE_EVERY = 16    # ... (the simulator scores a crop in ~30 ms on one core)
 FULL_DETECT_EVERY = 6   # real time: one whole-frame detection in this many detection frames (docs/camera.md)
+WHOLE_SEARCHES = ("bands", "burst")   # --whole-search: the default first
 _COUNT = (lambda v: v >= 1, "a positive integer")
 _ZERO_OR_MORE = (lambda v: v >= 0, "an integer >= 0")
 RULES: dict[str, tuple[Callable[[float], bool], str]] = {   # numeric option: its test and the rule it states
@@ -138,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
                          "on the first after a scene cut), and on every detection frame look again near each live "
                          "track's predicted box with MTCNN's last networks (far cheaper) (default: 1 frame by frame, "
                          f"i.e. always the whole frame; {FULL_DETECT_EVERY} in real time)")
-    ap.add_argument("--whole-search", choices=("bands", "burst"), default="bands",
+    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES, default=WHOLE_SEARCHES[0],
                     help="with --full-detect-every K > 1: search a 1/K band of the frame's detector windows on each "
                          "detection frame (bands: the cost spread evenly), or all of the frame on every K-th (burst: "
                          "one slow frame in K, the frames behind it dropped in real time; on one core it lost 2-3x "
