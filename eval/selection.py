@@ -70,7 +70,7 @@ from eval.recognizers import RECOGNIZERS
 from eval.selection_metrics import frame_outcomes, method_outcomes, positional_scores, summarise
 from eval.selection_report import markdown, plot_methods, plot_picks
 from host.faces import CROP_MARGIN, KEEP_SIZE, MIN_FACE_SIZE, Detection, crop_face, keepsake_crop, read_rgb
-from host.pose import detection_features
+from host.pose import centred_sides, detection_features
 from host.quality import DEFAULT_SCORE, Reference, crop_features, normalise_exposure, quality_scores
 from host.scoring import reconstruct
 from quant.cli import (
@@ -267,14 +267,35 @@ def track_features(groups: list[list[Track]], cache: Path, models: dict[str, Vae
     return concat_parts([parts[k] for k in sorted(parts)])
 
 
-def method_scores(feats: Arrays, models: list[VaeModel], expnorm: dict[str, Reference] | None = None
-                  ) -> dict[str, np.ndarray]:
+def track_sides(boxes: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """Each candidate frame's face size as the camera gives it to the score: `centred_sides` over the track's
+    candidate detections. boxes (P*T, 4), candidate (P, T) -> (P*T,), NaN elsewhere."""
+    side = boxes[:, 2:].max(axis=1).reshape(candidate.shape)
+    out = np.full(candidate.shape, np.nan)
+    for p in range(len(candidate)):
+        out[p, candidate[p]] = centred_sides(side[p, candidate[p]])
+    return out.reshape(-1)
+
+
+def candidates(feats: Arrays, frames: int, min_face: float) -> np.ndarray:
+    """(tracks, frames): where the face was detected with a box side of at least `min_face` pixels."""
+    side = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=0.0)
+    return (feats["detected"].astype(bool) & (side >= min_face)).reshape(-1, frames)
+
+
+def method_scores(feats: Arrays, models: list[VaeModel], frames: int, min_face: float = 0.0,
+                  expnorm: dict[str, Reference] | None = None) -> dict[str, np.ndarray]:
     """Every scored method's score per frame (NaN where no face was found): the baselines and each VAE variant
-    of each model on the plain and the exposure-normalised crop, computed from the cached features. The
-    normalised crops are scored against `expnorm`[model name] where given, else the model's own reference."""
+    of each model on the plain and the exposure-normalised crop, computed from the cached features, with the
+    size the camera gives a track of `frames` detections of at least `min_face` pixels (`track_sides`; a frame
+    below it keeps its own box's). The normalised crops are scored against `expnorm`[model name] where given,
+    else the model's own reference."""
     detected = feats["detected"].astype(bool)
     out = {b: feats[b].astype(float) for b in BASELINES}
-    pose = detection_features(feats["box"][detected], feats["landmarks"][detected])
+    sides = track_sides(feats["box"], candidates(feats, frames, min_face))
+    own = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=1.0)
+    pose = detection_features(feats["box"][detected], feats["landmarks"][detected],
+                              np.where(np.isnan(sides), own, sides)[detected])
     for model in models:
         for kind in KINDS:
             prefix = f"{model.name}.{kind}__"
@@ -313,8 +334,7 @@ def evaluate_split(feats: Arrays, scores: dict[str, np.ndarray], clean: tuple, f
     A frame is a candidate where the face was detected with a box side of at least `min_face` pixels."""
     emb, owner, gallery = clean
     persons = len(gallery)
-    side = np.nan_to_num(feats["box"][:, 2:].max(axis=1), nan=0.0)
-    candidate = (feats["detected"].astype(bool) & (side >= min_face)).reshape(persons, frames)
+    candidate = candidates(feats, frames, min_face)
     per_frame = {m: s.reshape(persons, frames) for m, s in scores.items()}
     per_frame.update(positional_scores(persons, frames))
     aligned = feats["keep_detected"].astype(bool).reshape(persons, frames)
@@ -401,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     stats: Counter = Counter()
     weights = {m.key: m for m in models}
     feats = track_features([tracks[s] for s in splits], args.cache, weights, args.workers, stats)
-    scores = method_scores(feats, models, expnorm)
+    scores = method_scores(feats, models, args.frames, args.min_face, expnorm)
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"date": time.strftime("%Y-%m-%d"), "frames_per_track": args.frames, "seed": args.seed,
                      "bootstrap_resamples": args.bootstrap, "fmr": FMR, "min_face": args.min_face,

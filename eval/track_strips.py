@@ -30,7 +30,7 @@ from host.judge import QualityJudge, build_judge
 from host.pipeline import FrameSelector, Settings
 from host.quality import DEFAULT_SCORE, SCORES, Reference
 from host.run import DEFAULT_BUILD
-from host.sources import Frame, video_frames
+from host.sources import video_frames
 from host.vault import throwaway_vault
 from quant.cli import CliParser, output_file, positive_int, reports_input_errors
 from quant.plots import plt, save_figure
@@ -43,9 +43,9 @@ class RecordingJudge(QualityJudge):
 
     rows: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None,
-                 landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        feats = super().features(crops, boxes, landmarks)
+    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
+                 sides: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        feats = super().features(crops, boxes, landmarks, sides)
         self.rows.extend({k: v[i] for k, v in feats.items()} for i in range(len(crops)))
         return feats
 
@@ -77,8 +77,8 @@ def scored_tracks(video: Path, build: Path, settings: Settings) -> ClipRun:
     stored: set[int] = set()
     order = itertools.count()   # on_score sees the crops in the order the judge scored them
 
-    def keep(track_id: int, frame: Frame, score: float, image: np.ndarray) -> None:
-        crops[track_id].append((frame.index, next(order), image))
+    def keep(track_id: int, frame: int, score: float, image: np.ndarray) -> None:
+        crops[track_id].append((frame, next(order), image))
 
     def ended(summary: dict, history: list) -> None:
         if summary["record"]:

@@ -96,20 +96,20 @@ class Calibration:
         self.counts = {"faces_scored": 0, "person_tracks": 0, "person_faces": 0, "other_tracks": 0,
                        "other_faces": 0}
 
-    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None,
-              landmarks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
+              sides: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         if self._batch:
             raise RuntimeError(f"{len(self._batch)} crop(s) of the last batch were never filed under a track")
         if not len(crops):
             return np.zeros(0), np.zeros(0)
-        feats = self.judge.features(crops, boxes, landmarks)
+        feats = self.judge.features(crops, boxes, landmarks, sides)
         if not self.layout:
             self.layout = [(k, int(np.prod(v.shape[1:]))) for k, v in sorted(feats.items())]
         self._batch.extend(np.column_stack([feats[k].reshape(len(crops), -1) for k, _ in self.layout]))
         self.counts["faces_scored"] += len(crops)
         return feats["log_rp"], feats["log_rp"]
 
-    def on_score(self, track_id: int, frame: object, score: float, crop: np.ndarray) -> None:
+    def on_score(self, track_id: int, frame: int, score: float, crop: np.ndarray) -> None:
         """`FrameSelector`'s per-crop hook: the next crop of the last batch belongs to `track_id` (the crop's
         pixels are not looked at)."""
         self.sample.add(track_id, self._batch.popleft())

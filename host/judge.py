@@ -26,22 +26,23 @@ class QualityJudge:
             raise ValueError(f"score variant {self.variant} needs {', '.join(lacking)}: refit the reference "
                              "(python -m eval.quality_eval --reference-crops, or the camera's --calibrate)")
 
-    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None,
-                 landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def features(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
+                 sides: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every score feature of uint8 crops (N, 64, 64); with the detections' boxes (N, 4) and landmarks
-        (N, 5, 2) in source pixels also their pose and size."""
+        (N, 5, 2) in source pixels also their pose and size (`sides` (N,): the face sizes their tracks give them,
+        `host.pose.centred_sides`; default: each box's own)."""
         feats = crop_features(reconstruct(self.backend, crops))
         if boxes is not None:
-            feats.update(detection_features(boxes, landmarks))
+            feats.update(detection_features(boxes, landmarks, sides))
         return feats
 
-    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None,
-              landmarks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
+              sides: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """uint8 crops (N, 64, 64) (and their detections, for variants that see pose and size) -> the
         `variant` score and the raw log RP, float64 (N,) each."""
         if not len(crops):
             return np.zeros(0), np.zeros(0)
-        feats = self.features(crops, boxes, landmarks)
+        feats = self.features(crops, boxes, landmarks, sides)
         lacking = missing_for(self.variant, feats, self.reference)
         if lacking:
             raise ValueError(f"score variant {self.variant} needs {', '.join(lacking)}")

@@ -1,11 +1,12 @@
 """The camera pipeline: frames -> MTCNN -> tracks -> quality judge -> best crop per track -> vault.
 
-Per track only the best crop (highest quality score) is held, in memory; when the track ends (or the
-stream stops, or a scene cut ends every track: host/cuts.py) it is encrypted and written, whatever its
-score: one snapshot per person seen for at least `min_hits` detections, never a threshold on the score. A
-track whose detections are mostly not face-like (host/facelike.py) is dropped as a false face, counted. A
-record that cannot be written (disk full) stays in memory and is retried at every later write and at the
-end. Nothing but ciphertext, counts, times and scores leaves this module.
+Per track only the best crop (highest quality score) is held, in memory, besides the crops of its latest
+`SIZE_LAG` detections, whose score waits for the face size the detections around them give (host/pose.py);
+when the track ends (or the stream stops, or a scene cut ends every track: host/cuts.py) it is encrypted and
+written, whatever its score: one snapshot per person seen for at least `min_hits` detections, never a
+threshold on the score. A track whose detections are mostly not face-like (host/facelike.py) is dropped as a
+false face, counted. A record that cannot be written (disk full) stays in memory and is retried at every
+later write and at the end. Nothing but ciphertext, counts, times and scores leaves this module.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from host.cuts import CutDetector
 from host.facelike import is_face_track, why_not_a_face
 from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
 from host.judge import QualityJudge
-from host.pose import landmark_array
+from host.pose import SIZE_LAG, box_side, landmark_array, window_side
 from host.schedule import DAY
 from host.sources import Frame
 from host.tracking import Track, Tracker
@@ -85,9 +86,35 @@ class Settings:
 
 
 @dataclass
+class Candidate:
+    """A crop of a track waiting for its face size, the median box side of the `SIZE_WINDOW` detections centred on
+    it (`host.pose`): scored once the track's next `SIZE_LAG` detections are known, or when it ends first."""
+
+    index: int                 # its frame
+    time: float
+    number: int                # its detection's number along the track (the keeper's count, for clips)
+    crop: np.ndarray           # the judge's 64x64 crop (memory only)
+    keepsake: np.ndarray       # the crop a record holds (memory only)
+    detection: Detection
+    sides: list[float]         # box sides of the track's detections up to and including it, then after it
+    after: int = 0             # how many of `sides` come after it
+
+    def seen_after(self, side: float) -> None:
+        self.sides.append(side)
+        self.after += 1
+
+    def ready(self) -> bool:
+        return self.after >= SIZE_LAG
+
+    def face_side(self) -> float:
+        return window_side(self.sides)
+
+
+@dataclass
 class Keeper:
-    """What is kept of one track: the best crop so far (in memory only), its score history and, with a clip
-    length N, the crops of up to N detections before and after the best (in memory only)."""
+    """What is kept of one track: the best crop so far (in memory only), its score history, the crops waiting for
+    their face size and, with a clip length N, the crops of up to N detections before and after the best (in
+    memory only)."""
 
     track_id: int
     first_time: float
@@ -99,27 +126,47 @@ class Keeper:
     best_frame: int = -1
     image: np.ndarray | None = None
     history: list[tuple[float, float]] = field(default_factory=list)
+    waiting: list[Candidate] = field(default_factory=list)
     clip: list[tuple[float, np.ndarray]] = field(default_factory=list)   # (time, crop) around the best
     clip_best: int = 0                                                     # the best's index in `clip`
-    recent: deque = field(init=False)                                      # the last N (time, crop) seen
+    seen: int = 0                                                          # detections seen (with clips)
+    recent: deque = field(init=False)   # the latest (number, time, crop): N before a waiting crop, it, after it
 
     def __post_init__(self) -> None:
-        self.recent = deque(maxlen=self.clip_length)
+        self.recent = deque(maxlen=self.clip_length + 1 + SIZE_LAG)
 
     def times(self) -> dict:
         """When the person was first and last seen and when the kept crop was taken (UTC ISO), its frame."""
         return {"first_seen": utc_iso(self.first_time), "last_seen": utc_iso(self.last_time),
                 "best_time": utc_iso(self.best_time), "best_frame": self.best_frame}
 
-    def offer(self, frame: Frame, score: float, log_rp: float, image: np.ndarray) -> bool:
-        """A scored crop; True when it becomes the kept one."""
-        self.history.append((frame.time, score))
-        self.last_time = frame.time
+    def wait(self, candidate: Candidate) -> None:
+        self.waiting.append(candidate)
+
+    def detected(self, side: float) -> list[Candidate]:
+        """The track was detected again with a box of this side: the waiting crops whose size is now known."""
+        for c in self.waiting:
+            c.seen_after(side)
+        return self.flush(ready_only=True)
+
+    def flush(self, ready_only: bool = False) -> list[Candidate]:
+        """The waiting crops that are ready (all of them: the track ended), taken out, oldest first."""
+        out = [c for c in self.waiting if c.ready() or not ready_only]
+        self.waiting = [c for c in self.waiting if c not in out]
+        return out
+
+    def offer(self, candidate: Candidate, score: float, log_rp: float) -> None:
+        """A scored crop; the kept one (and its clip) when it scores best."""
+        self.history.append((candidate.time, score))
+        self.last_time = max(self.last_time, candidate.time)
         if score > self.best_score:
             self.best_score, self.best_log_rp = score, log_rp
-            self.best_time, self.best_frame, self.image = frame.time, frame.index, image
-            return True
-        return False
+            self.best_time, self.best_frame, self.image = candidate.time, candidate.index, candidate.keepsake
+            if self.clip_length:
+                n = candidate.number
+                around = [(k, t, im) for k, t, im in self.recent if abs(k - n) <= self.clip_length]
+                self.clip = [(t, im) for _, t, im in around]
+                self.clip_best = [k for k, _, _ in around].index(n)
 
     def absorb(self, other: Keeper) -> None:
         """Take over what a duplicate track kept: its scores, and its best crop (and clip) if that is better."""
@@ -132,14 +179,13 @@ class Keeper:
             self.best_frame, self.image = other.best_frame, other.image
             self.clip, self.clip_best = other.clip, other.clip_best
 
-    def see(self, frame: Frame, image: np.ndarray, best: bool) -> None:
-        """Clip bookkeeping for this track's crop at a detection frame (`best`: it just became the kept one)."""
-        item = (frame.time, image)
-        if best:
-            self.clip, self.clip_best = [*self.recent, item], len(self.recent)
-        elif self.clip and len(self.clip) - self.clip_best - 1 < self.clip_length:
-            self.clip.append(item)
-        self.recent.append(item)
+    def see(self, time: float, image: np.ndarray) -> int:
+        """Clip bookkeeping for this track's crop at a detection frame; its detection number."""
+        self.seen += 1
+        self.recent.append((self.seen, time, image))
+        if self.clip and len(self.clip) - self.clip_best - 1 < self.clip_length:
+            self.clip.append((time, image))
+        return self.seen
 
 
 class StageTimer:
@@ -200,12 +246,13 @@ class FrameSelector:
 
     def __init__(self, detector: FaceDetector, judge: QualityJudge, vault: Vault | None, settings: Settings,
                  model_id: str, on_track_end: Callable[[dict, list], None] | None = None,
-                 on_score: Callable[[int, Frame, float, np.ndarray], None] | None = None,
+                 on_score: Callable[[int, int, float, np.ndarray], None] | None = None,
                  reference_id: str | None = None) -> None:
         """`on_track_end(summary, history)` sees each ended track's summary and (time, score) history;
-        `on_score(track id, frame, score, crop)` every scored crop, once per crop of the batch just scored, in
-        its order (evaluation and calibration only: it gets pixels). `vault` None: persons are counted, no record
-        is made (a calibration run). `reference_id`: the score reference's digest, named in each record."""
+        `on_score(track id, frame index, score, crop)` every scored crop, once per crop of the batch just scored,
+        in its order (evaluation and calibration only: it gets pixels); a crop is scored `SIZE_LAG` detections of
+        its track later (or when the track ends), when its face size is known. `vault` None: persons are counted,
+        no record is made (a calibration run). `reference_id`: the score reference's digest, named in each record."""
         self.detector, self.judge, self.vault, self.settings = detector, judge, vault, settings
         self.model_id, self.reference_id = model_id, reference_id
         self.on_track_end, self.on_score = on_track_end, on_score
@@ -234,8 +281,7 @@ class FrameSelector:
         if cut:   # a new shot (or a moved camera): nobody's track continues into it
             self.counts["cuts"] += 1
             self._whole_in = 0
-            for track in self.tracker.finish():
-                self._end(track)
+            self._end(self.tracker.finish())
         if self._last_detection is not None and frame.index - self._last_detection < self.cadence.detect_every:
             return
         self._last_detection = frame.index
@@ -246,30 +292,43 @@ class FrameSelector:
             looks = [descriptor(frame.rgb, d.box) for d in dets]
         with self.timer("track"):
             update = self.tracker.update(frame.index, dets, looks)
-        for track in update.ended:
-            self._end(track)
+        self._end(update.ended)
         for older, younger in update.merged:
             self._merge(older, younger)
-        due = [(t, d) for t, d in update.matched if self._due(t)]
-        clipped = update.matched if self.settings.clip else []   # every detection feeds the clips
-        with self.timer("crop"):   # a keepsake crop per track: of every detection with clips (due is part of it)
-            keep = {t.id: keepsake_crop(frame.rgb, d.box) for t, d in (clipped or due)}
-            crops = np.stack([crop_face(frame.rgb, d.box) for _, d in due]) if due else None
-        new_best = set()
-        if crops is not None:
-            with self.timer("score"):
-                scores, log_rps = self.judge.score(crops, np.array([d.box for _, d in due]),
-                                                   landmark_array([d.landmarks for _, d in due]))
-            self.counts["faces_scored"] += len(crops)
-            for (track, _), score, lrp in zip(due, scores, log_rps, strict=True):
-                keeper = self.keepers.setdefault(track.id, Keeper(track.id, frame.time, self.settings.clip))
-                if keeper.offer(frame, float(score), float(lrp), keep[track.id]):
-                    new_best.add(track.id)
-                if self.on_score is not None:
-                    self.on_score(track.id, frame, float(score), keep[track.id])
-        for track, _ in clipped:
-            if track.id in self.keepers:
-                self.keepers[track.id].see(frame, keep[track.id], track.id in new_best)
+        due = {t.id for t, _ in update.matched if self._due(t)}
+        clips = self.settings.clip > 0   # every detection feeds the clips
+        ready: list[tuple[Keeper, Candidate]] = []
+        for track, det in update.matched:
+            if track.id in due:
+                self.keepers.setdefault(track.id, Keeper(track.id, frame.time, self.settings.clip))
+            keeper = self.keepers.get(track.id)
+            if keeper is None:
+                continue
+            ready += [(keeper, c) for c in keeper.detected(box_side(det.box))]
+            if not (clips or track.id in due):
+                continue
+            with self.timer("crop"):   # a keepsake crop of each scored detection, and of every one with clips
+                keep = keepsake_crop(frame.rgb, det.box)
+                number = keeper.see(frame.time, keep) if clips else 0
+                if track.id in due:
+                    keeper.wait(Candidate(frame.index, frame.time, number, crop_face(frame.rgb, det.box), keep, det,
+                                          list(track.sides)))
+        self._score(ready)
+
+    def _score(self, ready: list[tuple[Keeper, Candidate]]) -> None:
+        """Score the crops whose face size is known, in one batch, and offer each to its track's keeper."""
+        if not ready:
+            return
+        dets = [c.detection for _, c in ready]
+        with self.timer("score"):
+            scores, log_rps = self.judge.score(np.stack([c.crop for _, c in ready]), np.array([d.box for d in dets]),
+                                               landmark_array([d.landmarks for d in dets]),
+                                               np.array([c.face_side() for _, c in ready]))
+        self.counts["faces_scored"] += len(ready)
+        for (keeper, candidate), score, lrp in zip(ready, scores, log_rps, strict=True):
+            keeper.offer(candidate, float(score), float(lrp))
+            if self.on_score is not None:
+                self.on_score(keeper.track_id, candidate.index, float(score), candidate.keepsake)
 
     def _due(self, track: Track) -> bool:
         """Whether this detection of `track` is scored: every `score_every`-th detection from the
@@ -310,19 +369,27 @@ class FrameSelector:
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""
-        for track in self.tracker.finish():
-            self._end(track)
+        self._end(self.tracker.finish())
         self._retry_pending()
 
     def _merge(self, older: Track, younger: Track) -> None:
-        """The tracker found `younger` to be a duplicate of `older`: the best crops of both compete."""
+        """The tracker found `younger` to be a duplicate of `older`: the best crops of both compete (the younger's
+        waiting crops scored with the sizes it has seen)."""
         self.counts["tracks_merged"] += 1
         young = self.keepers.pop(younger.id, None)
         if young is not None:
+            self._score([(young, c) for c in young.flush()])
             self.keepers.setdefault(older.id, young).absorb(young)
             self.keepers[older.id].track_id = older.id
 
-    def _end(self, track: Track) -> None:
+    def _end(self, tracks: list[Track]) -> None:
+        """Tracks ended: their waiting crops are scored (with the sizes seen so far), then each is summarised and,
+        when a person, stored."""
+        self._score([(k, c) for t in tracks if (k := self.keepers.get(t.id)) is not None for c in k.flush()])
+        for track in tracks:
+            self._end_one(track)
+
+    def _end_one(self, track: Track) -> None:
         keeper = self.keepers.pop(track.id, None)
         self.counts["tracks_ended"] += 1
         summary = {"track_id": track.id, "confirmed": track.confirmed, "detections": track.hits,

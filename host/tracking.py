@@ -17,6 +17,7 @@ confirmed after `min_hits` matches; it ends after `max_age` frames without one.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from host.appearance import blend, distance
 from host.assignment import min_cost_assignment
 from host.facelike import is_facelike
 from host.faces import Detection
+from host.pose import SIZE_LAG, box_side
 
 FORBIDDEN = 1e6
 APPEARANCE_WEIGHT = 3.0   # cost per unit of appearance distance (geometric costs of a match: 0 .. 1 + gate)
@@ -74,6 +76,7 @@ class Track:
     confirmed: bool = False
     look: np.ndarray | None = None  # running appearance descriptor (memory only)
     facelike: int = 0               # matched detections that look like a face (host/facelike.py)
+    sides: deque[float] = field(default_factory=lambda: deque(maxlen=SIZE_LAG + 1))  # latest box sides, last last
 
     def predicted(self, frame: int) -> np.ndarray:
         box = self.box.copy()
@@ -86,6 +89,7 @@ class Track:
         moved = (new[:2] + new[2:] / 2 - self.box[:2] - self.box[2:] / 2) / dt
         self.velocity = moved if self.hits == 1 else 0.5 * self.velocity + 0.5 * moved
         self.box, self.last_frame, self.hits = new, frame, self.hits + 1
+        self.sides.append(box_side(new))
         self.confirmed = self.confirmed or self.hits >= min_hits
         self.facelike += is_facelike(det)
         if look is not None:
@@ -97,6 +101,7 @@ class Track:
         self.first_frame = min(self.first_frame, younger.first_frame)
         if younger.last_frame > self.last_frame:
             self.box, self.last_frame, self.velocity = younger.box, younger.last_frame, younger.velocity
+            self.sides = younger.sides
             self.look = younger.look if younger.look is not None else self.look
         self.confirmed = self.confirmed or younger.confirmed or self.hits >= min_hits
 

@@ -10,7 +10,7 @@ import pytest
 
 from eval import walkby_tracks as walkby
 from eval.extract import VaeModel
-from eval.selection import evaluate_split, keepsake_box, method_scores, split_persons
+from eval.selection import evaluate_split, keepsake_box, method_scores, split_persons, track_sides
 from eval.selection_metrics import (
     NO_PICK,
     ORACLE,
@@ -24,7 +24,7 @@ from eval.selection_metrics import (
 )
 from host.faces import KEEP_SIZE, keepsake_crop
 from host.judge import QualityJudge
-from host.quality import SCORES, Reference
+from host.quality import SCORES, Reference, log_normal_cdf
 
 
 def _photo(value: int) -> np.ndarray:
@@ -150,7 +150,7 @@ def _model() -> VaeModel:
 
 def test_method_picks_on_a_hand_made_cache():
     feats = _cache()
-    scores = method_scores(feats, [_model()])
+    scores = method_scores(feats, [_model()], 3)
     expected = {"laplacian", "brisque", "face_size", "mtcnn_confidence", "vae_raw_sim", "vae_raw_sim_expnorm"}
     assert expected | {f"vae_{v}_sim{k}" for v in SCORES for k in ("", "_expnorm")} == set(scores)
     assert np.isnan(scores["vae_raw_sim"][1]) and scores["vae_raw_sim"][0] == 1.0
@@ -171,12 +171,34 @@ def test_faces_below_the_camera_min_face_are_no_candidates():
     """--min-face: a frame whose detector box is smaller than the camera would detect is no candidate."""
     feats = _cache()
     feats["box"][[0, 3], 2:] = 30.0                     # the first frame of each track: a 30-px box
-    scores = method_scores(feats, [_model()])
+    scores = method_scores(feats, [_model()], 3, min_face=40)
     emb = {r: np.concatenate([feats[r][[0, 3]], feats[r]]) for r in ("facenet", "dlib")}
     clean = (emb, np.array([0, 1, 0, 0, 0, 1, 1, 1]), np.array([0, 1]))
     result, chosen = evaluate_split(feats, scores, clean, 3, resamples=0, min_face=40)
     assert result["missed_detections"] == 3            # frame 1 missed, frames 0 and 3 too small
     assert chosen["facenet"]["first"].tolist() == [2, 1] and chosen["facenet"]["brisque"].tolist() == [2, 1]
+
+
+def test_the_size_term_sees_the_size_the_camera_gives_a_track():
+    """As on the camera, a frame's size is the median box side of the window of the track's candidate detections
+    centred on it: a box inflated on one frame (a second face taken in) is not the person coming closer; missed
+    and too-small frames do not count."""
+    boxes = np.tile([0.0, 0.0, 40.0, 40.0], (16, 1))
+    boxes[:, 2] = [40, 42, 90, 44, 46, 48, 50, 52, 30, 46, 48, 50, 52, 54, 56, 58]   # frame 2 inflated; 8 too small
+    candidate = (boxes[:, 2] >= 40).reshape(2, 8)
+    candidate[1, 1] = False                                                       # frame 9 missed
+    sides = track_sides(boxes, candidate)
+    np.testing.assert_array_equal(sides[:8], [42, 43, 44, 46, 48, 48, 49, 50])
+    assert np.isnan(sides[8]) and np.isnan(sides[9]) and sides[10:].tolist() == [50, 51, 52, 54, 55, 56]
+    model = _model()
+    feats = _cache()
+    feats["detected"][:] = True
+    feats["box"][:, 2:] = np.array([20.0, 40, 22, 20, 20, 20])[:, None]   # track 0's second box inflated
+    centre, scale = model.judge.reference.terms["face_side"]
+    scores = method_scores(feats, [model], 3)
+    size_term = scores["vae_fisher+size_sim"] - scores["vae_fisher_sim"]
+    expected = log_normal_cdf((np.log([22, 22, 22, 20, 20, 20]) - centre) / scale)   # not 40
+    np.testing.assert_allclose(size_term, expected)
 
 
 def test_split_persons_by_fold(tmp_path):

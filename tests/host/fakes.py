@@ -20,8 +20,8 @@ from host.vault import Vault, throwaway_vault
 class SharpnessJudge:
     variant = "sharpness"
 
-    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None,
-              landmarks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, crops: np.ndarray, boxes: np.ndarray | None = None, landmarks: np.ndarray | None = None,
+              sides: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         sharp = np.array([cv2.Laplacian(c.astype(np.float64), cv2.CV_64F).var() for c in crops])
         return sharp, np.zeros(len(crops))
 

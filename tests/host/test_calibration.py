@@ -188,7 +188,7 @@ class FeatureJudge:
     def __init__(self) -> None:
         self.reference = Reference.load(SHIPPED)
 
-    def features(self, crops, boxes=None, landmarks=None) -> dict[str, np.ndarray]:
+    def features(self, crops, boxes=None, landmarks=None, sides=None) -> dict[str, np.ndarray]:
         m = crops.reshape(len(crops), -1).mean(axis=1)
         return {"log_rp": -m, "png_bits": 10 * m, "residual_noise": 1 + m / 100, "contrast": 2 + np.sin(m),
                 "mu_z": np.stack([np.cos(m * k) for k in range(1, 5)], axis=1)}

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from host.faces import FaceDetector, read_rgb
-from host.pipeline import FrameSelector, Settings
+from host.faces import Detection, FaceDetector, read_rgb
+from host.pipeline import Candidate, FrameSelector, Keeper, Settings
+from host.pose import SIZE_LAG
 from host.sources import array_frames
 from host.tracking import distinct, iou
 from host.vault import Vault, parse
@@ -63,16 +64,26 @@ def test_a_clip_around_the_best_crop_is_a_second_record(detector, key, tmp_path,
     assert (sel.tracks[0]["record"], sel.tracks[0]["clip_record"]) == (best.name, clip_path.name)
 
 
-def test_clip_bookkeeping_keeps_n_before_the_best_and_n_after():
-    from host.pipeline import Keeper
-    from host.sources import Frame
+def candidate(frame: int, number: int = 0) -> Candidate:
+    """A waiting crop of frame `frame` (its pixels: the frame number), detection `number` of its track."""
+    crop = np.full(1, frame, np.uint8)
+    return Candidate(frame, float(frame), number, crop, crop, Detection((0, 0, 40, 40), 1.0), [40.0])
 
+
+def test_clip_bookkeeping_keeps_n_before_the_best_and_n_after():
+    """As the camera does: each crop is scored `SIZE_LAG` detections later (the rest at the track's end), and the
+    clip is cut around the best from the crops seen."""
     keeper = Keeper(1, 0.0, clip_length=2)
     scores = [1, 5, 2, 3, 9, 4, 0, 0, 0]   # best at 1, then a better one at 4
-    for i, score in enumerate(scores):
-        frame, crop = Frame(i, float(i), np.zeros(1)), np.full(1, i, np.uint8)
-        keeper.see(frame, crop, keeper.offer(frame, score, 0.0, crop))
+    for i in range(len(scores)):
+        ready = keeper.detected(40.0)
+        keeper.wait(candidate(i, keeper.see(float(i), np.full(1, i, np.uint8))))
+        assert [c.index for c in ready] == ([i - SIZE_LAG] if i >= SIZE_LAG else [])
+        for c in ready:
+            keeper.offer(c, scores[c.index], 0.0)
+    assert [c.index for c in keeper.flush()] == list(range(len(scores) - SIZE_LAG, len(scores)))
     assert [int(c[0]) for _, c in keeper.clip] == [2, 3, 4, 5, 6] and keeper.clip_best == 2
+    assert keeper.best_frame == 4 and [s for _, s in keeper.history] == scores[:-SIZE_LAG]
     with pytest.raises(ValueError, match="clip"):
         Settings(clip=-1)
 
@@ -131,13 +142,10 @@ def test_settings_are_validated():
 
 
 def test_a_merged_duplicate_track_offers_its_best_crop_to_the_older_one():
-    from host.pipeline import Keeper
-    from host.sources import Frame
-
     def keeper(track_id: int, scores: dict[int, float]) -> Keeper:
         k = Keeper(track_id, 0.0)
         for i, score in scores.items():
-            k.offer(Frame(i, float(i), np.zeros(1)), score, 0.0, np.full(1, i, np.uint8))
+            k.offer(candidate(i), score, 0.0)
         return k
 
     older, younger = keeper(1, {0: 1.0, 1: 2.0}), keeper(2, {2: 5.0, 3: 0.5})
@@ -171,6 +179,47 @@ def test_detection_runs_k_source_frames_after_the_last_and_maps_the_minimum_face
     assert found.calls[0] == (400, 20.0)                                  # 40 full-frame pixels at half size
     with pytest.raises(ValueError, match="min_face must be a positive number of pixels, not 0"):
         Settings(min_face=0)
+
+
+class ScriptedDetector:
+    """One face at a fixed centre whose box side on frame i is `sides[i]` (landmarks of a frontal face)."""
+
+    def __init__(self, sides: list[float]) -> None:
+        self.sides, self.frame = sides, 0
+
+    def detect(self, rgb: np.ndarray, *, min_face: float | None = None, band: tuple[int, int] = (0, 1)) -> list:
+        side, self.frame = self.sides[self.frame], self.frame + 1
+        x0 = y0 = 100 - side / 2
+        marks = tuple((x0 + fx * side, y0 + fy * side) for fx, fy in
+                      ((0.3, 0.4), (0.7, 0.4), (0.5, 0.55), (0.35, 0.75), (0.65, 0.75)))
+        return [Detection((x0, y0, side, side), 0.99, marks)]
+
+
+class SizeRecordingJudge(SharpnessJudge):
+    def __init__(self) -> None:
+        self.sides: list[float] = []
+
+    def score(self, crops, boxes=None, landmarks=None, sides=None):
+        self.sides.extend(sides.tolist())
+        return super().score(crops, boxes, landmarks, sides)
+
+
+@pytest.mark.parametrize(("boxes", "sizes"), [
+    ([40, 42, 70, 44, 46], [42, 43, 44, 45, 46]),                   # one inflated box
+    ([40, 44, 48, 52, 56, 60, 64], [44, 46, 48, 52, 56, 58, 60])])  # approaching: no lag but at the cut-off ends
+def test_each_crop_is_scored_with_the_size_of_the_detections_around_it(key, tmp_path, boxes, sizes):
+    """The judge gets a crop once the track's next `SIZE_LAG` detections are known, with the median box side of
+    the window centred on it; the last ones when the track ends."""
+    from host.sources import Frame
+
+    judge = SizeRecordingJudge()
+    sel = FrameSelector(ScriptedDetector(boxes), judge, camera_vault(tmp_path, key=key)[0], Settings(min_hits=1),
+                        "m")
+    for index in range(len(boxes)):
+        sel.process(Frame(index, float(index), np.full((200, 200, 3), 120, np.uint8)))
+        assert len(judge.sides) == max(index + 1 - SIZE_LAG, 0)
+    sel.finish()
+    assert judge.sides == sizes and sel.counts["faces_scored"] == len(boxes) and sel.counts["records"] == 1
 
 
 def lfw_scene(data_dir, frames: int, *, second_from: int) -> list[np.ndarray]:
