@@ -19,19 +19,30 @@ import multiprocessing as mp
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from eval.cache import Arrays, cached, digest
-from eval.extract import VaeModel, add_model_options, vae_models
+from eval.extract import (
+    ABLATION,
+    VaeModel,
+    add_expnorm_options,
+    add_model_options,
+    concat_parts,
+    expnorm_references,
+    vae_models,
+    variant_scores,
+)
 from eval.measure import BASELINES, Measurer
 from eval.plots import LABELS, plot_spearman
 from eval.probes import DATA, probe_images
 from eval.quality_eval import spearman_rows
 from host.faces import read_rgb
 from host.pose import landmark_array
+from host.quality import Reference, normalise_exposure
 from quant.cli import (
     LFW_RULE,
     CliParser,
@@ -44,7 +55,7 @@ from quant.cli import (
 )
 from quant.degradations import DEGRADATIONS, LEVELS, degrade, severity_series
 
-VERSION = 2  # bump when what `_degraded` computes changes
+VERSION = 3  # bump when what `_degraded` computes changes
 _measurer: Measurer | None = None
 
 
@@ -87,18 +98,25 @@ def markdown_table(table: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compute_scores(paths: list[Path], models: list[VaeModel], workers: int) -> Arrays:
-    """Every method's scores, (images, 1 + degradations x levels), and the fallback flags."""
+def compute_scores(paths: list[Path], models: list[VaeModel], workers: int,
+                   expnorm: dict[str, Reference] | None = None) -> Arrays:
+    """Every method's scores, (images, 1 + degradations x levels), and the fallback flags; the VAE's for the
+    default variant, each of the ablation's (`ABLATION`) and the raw log RP, and for a model named in `expnorm`
+    all of them again (``_expnorm``) on the exposure-normalised crop against that reference."""
     measured = measure_all(paths, workers)
     crops = measured["crop"].reshape(-1, *measured["crop"].shape[2:])
     boxes, marks = measured["box"].reshape(-1, 4), measured["landmarks"].reshape(-1, 5, 2)
     shape = measured["crop"].shape[:2]
     scores = {name: measured[name].astype(float) for name in BASELINES}
     for model in models:
-        parts = [model.judge.score(crops[i:i + 256], boxes[i:i + 256], marks[i:i + 256])
-                 for i in tqdm(range(0, len(crops), 256), desc=f"VAE ({model.name})", unit="chunk")]
-        scores[f"vae_raw_{model.name}"] = np.concatenate([p[1] for p in parts]).reshape(shape)
-        scores[f"vae_{model.name}"] = np.concatenate([p[0] for p in parts]).reshape(shape)
+        kinds = [("", crops, None), *([("_expnorm", normalise_exposure(crops), expnorm[model.name])]
+                                      if model.name in (expnorm or {}) else [])]
+        for suffix, x, ref in kinds:
+            chunks = tqdm(range(0, len(x), 256), desc=f"VAE ({model.name}{suffix})", unit="chunk")
+            feats = concat_parts([model.judge.features(x[i:i + 256], boxes[i:i + 256], marks[i:i + 256])
+                                  for i in chunks])
+            variants = variant_scores(model, feats, ABLATION, ref)
+            scores.update({k + suffix: v.reshape(shape) for k, v in variants.items()})
     scores["random"] = np.random.default_rng(0).random(shape)
     return {**scores, "fallback": measured["fallback"]}
 
@@ -112,15 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=non_negative_int, default=0, help="seed of the image draw")
     ap.add_argument("--out", type=output_folder, default=Path("docs/eval"), help="output folder")
     add_model_options(ap, "the scores")
+    add_expnorm_options(ap, "without one, none for that model")
     ap.add_argument("--workers", type=positive_int, default=2,
                     help="processes for degradation, detection and baselines")
     args = ap.parse_args(argv)
     start = time.time()
     paths = load_input("--lfw", LFW_RULE, lambda p: probe_images(p, args.n, args.seed), args.lfw)
     models = vae_models(args.checkpoint, args.build)
-    key = digest(VERSION, [str(p) for p in paths], [m.scores_key for m in models])
+    expnorm = expnorm_references(args)
+    key = digest(VERSION, [str(p) for p in paths], [m.scores_key for m in models],
+                 {n: asdict(r) for n, r in sorted(expnorm.items())})
     stats: Counter = Counter()
-    scores = cached(args.cache, "degradation", key, lambda: compute_scores(paths, models, args.workers), stats)
+    scores = cached(args.cache, "degradation", key, lambda: compute_scores(paths, models, args.workers, expnorm),
+                    stats)
     fallback = scores.pop("fallback")
     table = spearman_table(scores)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,15 @@ from tqdm import tqdm
 from eval import by_degradation
 from eval.cache import Arrays
 from eval.conditions import CLEAN, DEGRADED, Condition, drawn_degradation
-from eval.extract import add_model_options, image_features, vae_models, vae_scores
+from eval.extract import (
+    ABLATION,
+    add_expnorm_options,
+    add_model_options,
+    expnorm_references,
+    image_features,
+    vae_models,
+    vae_scores,
+)
 from eval.lfw import LfwSet, lfw_set
 from eval.measure import BASELINES
 from eval.metrics import (
@@ -95,6 +104,13 @@ def impostor_scores(emb: np.ndarray, persons: np.ndarray) -> np.ndarray:
         mask = (persons[rows] != persons[None]) & (np.arange(len(emb))[None] > rows)
         out.append(sims[mask])
     return np.concatenate(out)
+
+
+def ablation_only(method: str) -> bool:
+    """A method of the ablation table only, which the main tables and plots leave out: a variant other than the
+    default and `COMPARED_VARIANTS`, or any on the exposure-normalised crop."""
+    return method.endswith("_expnorm") or any(
+        method in (f"vae_{v}_float", f"vae_{v}_sim") for v in ABLATION if v not in COMPARED_VARIANTS)
 
 
 def is_baseline(method: str) -> bool:
@@ -197,7 +213,7 @@ def write_csv(path: Path, data: LfwSet, feats: Arrays, quality: dict[str, np.nda
 def markdown_table(results: dict, key: str = "pauc@20%") -> str:
     """One row per method, one column per protocol setting: `key` (x 1000), best non-oracle value in bold."""
     cells = dict(settings_of(results))
-    methods = list(next(iter(cells.values()))["methods"])
+    methods = [m for m in next(iter(cells.values()))["methods"] if not ablation_only(m)]
     head = [" ".join([*name.split("/")[:2], name.split("=")[1]]) for name in cells]
     lines = [f"| method | {' | '.join(head)} |", "|---|" + "---|" * len(cells)]
     best = {c: min(v[key] for m, v in r["methods"].items() if m != PERFECT) for c, r in cells.items()}
@@ -207,6 +223,27 @@ def markdown_table(results: dict, key: str = "pauc@20%") -> str:
             v = r["methods"][m][key]
             row.append(f"**{1000 * v:.3f}**" if m != PERFECT and v == best[c] else f"{1000 * v:.3f}")
         lines.append(f"| {LABELS.get(m, m)} | {' | '.join(row)} |")
+    return "\n".join(lines) + "\n"
+
+
+def ablation_table(results: dict, default: str) -> str:
+    """pAUC(20 %) x 1000 of `fisher` with each set of extra terms (the `default` variant among them), float and
+    simulator, on the crop as cut and (where measured) exposure-normalised, against the best baseline of each
+    setting; bold: a variant below every baseline."""
+    cells = dict(settings_of(results))
+    head = [" ".join([*name.split("/")[:2], name.split("=")[1]]) for name in cells]
+    lines = [f"| variant | {' | '.join(head)} |", "|---|" + "---|" * len(cells)]
+    best = {c: min((v["pauc@20%"], m) for m, v in r["methods"].items() if is_baseline(m)) for c, r in cells.items()}
+    measured = next(iter(cells.values()))["methods"]
+    for variant, model, suffix in product(ABLATION, ("float", "sim"), ("", "_expnorm")):
+        m = (f"vae_{model}" if variant == default else f"vae_{variant}_{model}") + suffix
+        if m not in measured:
+            continue
+        row = {c: cells[c]["methods"][m]["pauc@20%"] for c in cells}
+        text = [f"**{1000 * v:.3f}**" if v < best[c][0] else f"{1000 * v:.3f}" for c, v in row.items()]
+        name = f"{variant}{' (default)' if variant == default else ''}, {model}"
+        lines.append(f"| {name}{', exposure-normalised' if suffix else ''} | {' | '.join(text)} |")
+    lines.append(f"| best baseline | {' | '.join(f'{LABELS.get(b, b)} {1000 * v:.3f}' for v, b in best.values())} |")
     return "\n".join(lines) + "\n"
 
 
@@ -236,7 +273,9 @@ def report_markdown(summary: dict) -> str:
     table (runs with a bootstrap)."""
     results = summary["results"]
     md = ("pAUC(20 %) x 1000\n\n" + markdown_table(results)
-          + "\npAUC(30 %) x 1000\n\n" + markdown_table(results, "pauc@30%"))
+          + "\npAUC(30 %) x 1000\n\n" + markdown_table(results, "pauc@30%")
+          + "\nAblation: pAUC(20 %) x 1000 of `fisher` with each set of the extra terms (pose, size, face-likeness; "
+            "score.md), bold where below every baseline\n\n" + ablation_table(results, summary["default_variant"]))
     if "fnmr_by_degradation" in summary:
         md += (f"\nFNMR in % ({' / '.join(RECOGNIZERS)}) of the paper protocol's pairs by the probe's degradation, "
                f"at the clean FMR = {FMR:g} threshold (number of pairs)\n\n"
@@ -250,9 +289,9 @@ def report_markdown(summary: dict) -> str:
 def print_table(results: dict) -> None:
     for name, r in settings_of(results):
         print(f"\n{name.replace('/', ' / ')}: {r['genuine_pairs']} genuine pairs, threshold {r['threshold']:.4f}")
-        print(f"  {'method':18s} " + " ".join(f"{k:>10s}" for k in next(iter(r["methods"].values()))))
+        print(f"  {'method':32s} " + " ".join(f"{k:>10s}" for k in next(iter(r["methods"].values()))))
         for m, v in sorted(r["methods"].items(), key=lambda kv: kv[1]["pauc@20%"]):
-            print(f"  {m:18s} " + " ".join(f"{x:10.5f}" for x in v.values()))
+            print(f"  {m:32s} " + " ".join(f"{x:10.5f}" for x in v.values()))
 
 
 @reports_input_errors
@@ -266,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="degrade every image before detection: one of blur, dark, noise, JPEG, downscale at a "
                          "level 0-5, both drawn per image from its file name (camera-like conditions)")
     add_model_options(ap, "boxes, embeddings and VAE features")
+    add_expnorm_options(ap, "without one, none for that model")
     ap.add_argument("--pairs-per-kind", type=positive_int, default=None, metavar="N",
                     help="use only the first N genuine and N impostor pairs (and their persons): a quick subset")
     ap.add_argument("--bootstrap", type=non_negative_int, default=1000, metavar="N",
@@ -286,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     feats = image_features(paths, args.cache, args.workers, chunks, condition)
     quality = {name: feats[name].astype(float) for name in BASELINES}
     quality.update(vae_scores(paths, feats["box"], args.cache, models, chunks, condition, feats["landmarks"],
-                              variants=COMPARED_VARIANTS))
+                              variants=ABLATION, expnorm=expnorm_references(args)))
     quality["random"] = np.random.default_rng(RANDOM_SEED).random(len(paths))
     # a recognizer's threshold is calibrated on clean photos, not on the degraded ones it then meets
     clean = image_features(paths, args.cache, args.workers, chunks) if args.degrade else feats
@@ -294,12 +334,15 @@ def main(argv: list[str] | None = None) -> int:
                                             {r: clean[r] for r in RECOGNIZERS})
     args.out.mkdir(parents=True, exist_ok=True)
     for protocol, recs in curves.items():
-        plot_ercs(protocol, recs, GRID, args.out / f"erc_{protocol}.png")
+        shown_curves = {r: {s: {m: c for m, c in ms.items() if not ablation_only(m)} for s, ms in settings.items()}
+                        for r, settings in recs.items()}
+        plot_ercs(protocol, shown_curves, GRID, args.out / f"erc_{protocol}.png")
     summary = {"images": len(data.images), "degraded": args.degrade,
                "no_face_found": int((~feats["detected"].astype(bool)).sum()),
                "pairs": len(data.pairs), "probes": len(data.probes),
                "seconds": round(time.time() - start, 1), "cache_chunks": dict(chunks),
                "bootstrap_resamples": args.bootstrap, "checkpoint": shown(args.checkpoint),
+               "default_variant": models[0].judge.variant,
                "build": shown(args.build), "recognizers": recognizers,
                "goals": goals(results), "results": results}
     if args.degrade:

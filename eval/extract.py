@@ -23,13 +23,14 @@ from eval.measure import Measurer
 from host.faces import crop_face
 from host.judge import QualityJudge, build_judge
 from host.pose import detection_features, landmark_array
-from host.quality import DEFAULT_SCORE, SCORES, Reference
+from host.quality import DEFAULT_SCORE, SCORES, Reference, normalise_exposure
 from quant.cli import load_input, output_folder
 from quant.score import DEFAULT_BUILD, DEFAULT_CHECKPOINT, MODEL_RULES, make_backend, reference_path
 
 CHUNK = 256            # images per cached chunk
 FEATURES_VERSION = 3   # bump when what `_measure_file` computes changes
 VAE_VERSION = 2        # bump when what `vae_scores` caches changes
+ABLATION = tuple(v for v in SCORES if v.split("+")[0] == "fisher")   # `fisher` with each set of extra terms
 _measurer: Measurer | None = None
 
 
@@ -128,6 +129,25 @@ def add_model_options(ap: argparse.ArgumentParser, cached: str) -> None:
                     help="hw build folder whose bit-accurate simulator gives the quantized VAE's scores")
 
 
+REFERENCE_RULE = "a score reference (python -m eval.fit_reference)"
+
+
+def add_expnorm_options(ap: argparse.ArgumentParser, absent: str) -> None:
+    """``--expnorm-float-reference`` and ``--expnorm-sim-reference``: references fitted on exposure-normalised
+    good faces, for the ``*_expnorm`` methods (`expnorm_references`); `absent` says what happens without one."""
+    for name in ("float", "sim"):
+        ap.add_argument(f"--expnorm-{name}-reference", type=Path, default=None, metavar="JSON",
+                        help=f"score reference of the {name} model fitted on exposure-normalised good faces (python "
+                             f"-m eval.fit_reference --exposure-normalised) for the *_expnorm methods ({absent})")
+
+
+def expnorm_references(args: argparse.Namespace) -> dict[str, Reference]:
+    """The references `add_expnorm_options` gave, by model name; InputError naming the option that fails."""
+    return {name: load_input(f"--expnorm-{name}-reference", REFERENCE_RULE, Reference.load, path)
+            for name, path in (("float", args.expnorm_float_reference), ("sim", args.expnorm_sim_reference))
+            if path is not None}
+
+
 def vae_models(checkpoint: Path, build: Path) -> list[VaeModel]:
     """The float model of `checkpoint` and the simulator of `build`; InputError naming the option that fails."""
     return [load_input("--checkpoint", MODEL_RULES["float"], float_model, checkpoint),
@@ -139,23 +159,38 @@ def crops_of(paths: list[Path], boxes: np.ndarray, condition: Condition = CLEAN)
     return np.stack([crop_face(condition.load(p), tuple(b)) for p, b in zip(paths, boxes, strict=True)])
 
 
+def variant_scores(model: VaeModel, feats: Arrays, variants: tuple[str, ...] = (),
+                   reference: Reference | None = None) -> Arrays:
+    """``vae_<model>`` (the judge's score), ``vae_<variant>_<model>`` for each other of `variants` and
+    ``vae_raw_<model>`` (the paper's log RP) from a model's features, against `reference` (default: the
+    model's own)."""
+    ref = model.judge.reference if reference is None else reference
+    out = {f"vae_{model.name}": SCORES[model.judge.variant](feats, ref)}
+    out.update({f"vae_{v}_{model.name}": SCORES[v](feats, ref) for v in variants if v != model.judge.variant})
+    return {**out, f"vae_raw_{model.name}": feats["log_rp"]}
+
+
 def vae_scores(paths: list[Path], boxes: np.ndarray, cache: Path, models: list[VaeModel],
                stats: Counter | None = None, condition: Condition = CLEAN, landmarks: np.ndarray | None = None,
-               variants: tuple[str, ...] = ()) -> Arrays:
+               variants: tuple[str, ...] = (), expnorm: dict[str, Reference] | None = None) -> Arrays:
     """``vae_raw_<model>`` (the paper's log RP), ``vae_<model>`` (the judge's score) and ``vae_<variant>_<model>``
-    for each of `variants`, for every image. The VAE's features are cached; the scores are computed from them
-    with the images' boxes and `landmarks` (N, 5, 2; NaN where unknown, default all unknown)."""
+    for each of `variants`, for every image; for a model named in `expnorm` also all of them with ``_expnorm``:
+    the crop exposure-normalised (`normalise_exposure`) and scored against that reference. The VAE's features
+    are cached; the scores are computed from them with the images' boxes and `landmarks` (N, 5, 2; NaN where
+    unknown, default all unknown)."""
     names = [str(Path(p).resolve()) for p in paths]
     marks = np.full((len(paths), 5, 2), np.nan) if landmarks is None else landmarks
     out: dict[str, list[np.ndarray]] = {}
     for model in models:
-        for s in tqdm(_chunks(len(names)), desc=f"VAE ({model.name})", unit="chunk"):
-            def compute(s: slice = s, model: VaeModel = model) -> Arrays:
-                return model.judge.features(crops_of(paths[s], boxes[s], condition))
-            key = digest(VAE_VERSION, model.key, names[s], boxes[s].tolist(), *condition.key)
-            feats = cached(cache, f"vae-{model.name}", key, compute, stats) | detection_features(boxes[s], marks[s])
-            for name, variant in ((f"vae_{model.name}", model.judge.variant),
-                                  *((f"vae_{v}_{model.name}", v) for v in variants if v != model.judge.variant)):
-                out.setdefault(name, []).append(SCORES[variant](feats, model.judge.reference))
-            out.setdefault(f"vae_raw_{model.name}", []).append(feats["log_rp"])
+        kinds = [("", None), *([("_expnorm", expnorm[model.name])] if model.name in (expnorm or {}) else [])]
+        for suffix, ref in kinds:
+            for s in tqdm(_chunks(len(names)), desc=f"VAE ({model.name}{suffix})", unit="chunk"):
+                def compute(s: slice = s, model: VaeModel = model, norm: bool = bool(suffix)) -> Arrays:
+                    crops = crops_of(paths[s], boxes[s], condition)
+                    return model.judge.features(normalise_exposure(crops) if norm else crops)
+                key = digest(VAE_VERSION, model.key, names[s], boxes[s].tolist(), *condition.key,
+                             *(["expnorm"] if suffix else []))
+                feats = cached(cache, f"vae-{model.name}", key, compute, stats) | detection_features(boxes[s], marks[s])
+                for name, score in variant_scores(model, feats, variants, ref).items():
+                    out.setdefault(name + suffix, []).append(score)
     return {k: np.concatenate(v) for k, v in out.items()}

@@ -55,8 +55,10 @@ from eval.cache import Arrays, cached, digest
 from eval.erc import FMR, impostor_scores, shown
 from eval.extract import (
     VaeModel,
+    add_expnorm_options,
     add_model_options,
     concat_parts,
+    expnorm_references,
     features_cached,
     image_features,
     stack_rows,
@@ -96,7 +98,6 @@ SPLITS = {"design": (1, 2), "confirm": (3, 4, 5)}
 KINDS = ("plain", "expnorm")   # the crop as cut, and exposure-normalised (host.quality.normalise_exposure)
 DEFAULT_METHOD = f"vae_{DEFAULT_SCORE}_sim"
 EMBEDDING = {"facenet": 512, "dlib": 128}   # embedding sizes (NaN rows where no face was found)
-REFERENCE_RULE = "a score reference (python -m eval.fit_reference)"
 at_least_two = number_rule(int, "an integer of at least 2", lambda v: v >= 2)
 _measurer: Measurer | None = None
 
@@ -388,11 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=output_folder, default=Path("docs/selection"),
                     help="output folder for selection.json, selection.md and the figures (default docs/selection)")
     add_model_options(ap, "boxes, embeddings and VAE features")
-    for name in ("float", "sim"):
-        ap.add_argument(f"--expnorm-{name}-reference", type=Path, default=None, metavar="JSON",
-                        help=f"score reference of the {name} model fitted on exposure-normalised good faces "
-                             "(python -m eval.fit_reference --exposure-normalised) for the *_expnorm methods "
-                             "(default: the model's own reference)")
+    add_expnorm_options(ap, "default: the model's own reference")
     ap.add_argument("--frames", type=at_least_two, default=10, metavar="T", help="frames per track (at least 2)")
     ap.add_argument("--persons", type=at_least_two, default=None, metavar="N",
                     help="only the first N persons (by name) of each split: a quick subset (a threshold needs "
@@ -410,9 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     start = time.time()
     models = vae_models(args.checkpoint, args.build)
-    expnorm = {name: load_input(f"--expnorm-{name}-reference", REFERENCE_RULE, Reference.load, path)
-               for name, path in (("float", args.expnorm_float_reference), ("sim", args.expnorm_sim_reference))
-               if path is not None}
+    expnorm = expnorm_references(args)
     everyone = load_input("--lfw", LFW_RULE, split_persons, args.lfw)
     persons = {s: p[:args.persons] for s, p in everyone.items()}
     splits = [s for s in SPLITS if args.split in (s, "both")]

@@ -264,9 +264,9 @@ class FrameSelector:
         self.cuts = CutDetector()
         self.cadence = Cadence(settings.detect_every, settings.score_every)   # a controller may change it
         self._last_detection: int | None = None   # the frame last detected on (None: the next one is)
-        self._whole_in = 0   # detection frames before the next whole-frame search (0: the next one; with bands it
-                             # stays above 0 until a cut, as the bands search the whole frame)
-        self._band = 0       # the band of the whole frame searched on the next detection frame (with bands)
+        self._searched = False   # the whole frame was searched since the start or the last cut
+        self._whole_in = 0       # without bands: detection frames before the next whole-frame search (0: the next one)
+        self._band = 0           # with bands: the band of the whole frame searched on the next detection frame
         self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "band_detections": 0,
                        "faces": 0, "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0,
                        "false_faces": 0, "persons": 0, "records": 0, "store_failures": 0}
@@ -280,7 +280,7 @@ class FrameSelector:
             cut = self.cuts.is_cut(frame.rgb) if frame.cut is None else frame.cut
         if cut:   # a new shot (or a moved camera): nobody's track continues into it
             self.counts["cuts"] += 1
-            self._whole_in = 0
+            self._searched, self._whole_in = False, 0
             self._end(self.tracker.finish())
         if self._last_detection is not None and frame.index - self._last_detection < self.cadence.detect_every:
             return
@@ -347,25 +347,28 @@ class FrameSelector:
         `STEADY` frames ago or less and has a velocity, its last two on candidates within `REACH` of its size
         otherwise)."""
         n, s = self.settings.full_every, self.settings
-        if self._whole_in:
-            steady, unsure = [], []
-            for t in self.tracker.tracks:
-                sure = t.hits > 1 and frame.index - t.last_frame <= STEADY
-                (steady if sure else unsure).append(t.predicted(frame.index))
-            with self.timer("detect at tracks"):
-                near = (self.detector.refine(frame.rgb, steady)
-                        + self.detector.refine(frame.rgb, unsure, reach=REACH))
-            if not s.bands:
-                self._whole_in -= 1
-                return near
-            band, self._band = self._band, (self._band + 1) % n
-            self.counts["band_detections"] += 1
+        if n == 1 or not self._searched or (not s.bands and not self._whole_in):
+            self._searched, self._whole_in, self._band = True, n - 1, 0
+            self.counts["whole_frame_detections"] += 1
             with self.timer("detect"):
-                return near + detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face, (band, n))
-        self._whole_in, self._band = n - 1, 0
-        self.counts["whole_frame_detections"] += 1
+                return detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face)
+        near = self._near_tracks(frame)
+        if not s.bands:
+            self._whole_in -= 1
+            return near
+        band, self._band = self._band, (self._band + 1) % n
+        self.counts["band_detections"] += 1
         with self.timer("detect"):
-            return detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face)
+            return near + detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face, (band, n))
+
+    def _near_tracks(self, frame: Frame) -> list[Detection]:
+        """Faces near the live tracks' predicted boxes (see `_detect`)."""
+        steady, unsure = [], []
+        for t in self.tracker.tracks:
+            sure = t.hits > 1 and frame.index - t.last_frame <= STEADY
+            (steady if sure else unsure).append(t.predicted(frame.index))
+        with self.timer("detect at tracks"):
+            return self.detector.refine(frame.rgb, steady) + self.detector.refine(frame.rgb, unsure, reach=REACH)
 
     def finish(self) -> None:
         """The stream is over: store every open track, then retry any record that could not be written."""
