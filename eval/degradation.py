@@ -8,7 +8,9 @@ Each image (one per evaluation person, seeded draw as ``eval.probes``) is degrad
 it; MTCNN confidence then 0) and cropped by the shared crop function. Per image and degradation, the
 Spearman correlation of each method's score with severity (0 = clean .. 5) is computed; the table holds
 its mean over images (-1: the score falls with every step; 0: unrelated; +1: degradation is rewarded).
-Writes ``degradation.json``, ``degradation.md`` and ``degradation.png`` to --out.
+The VAE rows: the default score, every `fisher` variant (the ablation) and the raw log RP, and with
+--expnorm-*-reference all of them again on the exposure-normalised crop. Writes ``degradation.json``,
+``degradation.md`` and ``degradation.png`` to --out.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ genuine pair), and the paper protocol's thresholds are set on the degraded genui
 
 Writes to --out: ``erc.json`` (FNMR at 0/10/20/30/40 % rejected and pAUC to 20 % and 30 % per protocol,
 recognizer and method, thresholds, recognizer accuracy, run time), ``scores.csv`` (every image's
-scores), ``erc.md`` (pAUC tables, bootstrap intervals) and ``erc_<protocol>.png``. Uncertainty: the genuine
-comparisons are resampled by person (--bootstrap draws, threshold fixed), giving 95 % intervals of every
-pAUC(20 %), of the VAE score minus each baseline and of the quantized score relative to the float one, and
-the share of draws in which the VAE score is below every baseline. Numbers only are cached (--cache):
-boxes, embeddings, scores.
+scores), ``erc.md`` (pAUC tables, the ablation table of every `fisher` variant, bootstrap intervals) and
+``erc_<protocol>.png``; with --expnorm-*-reference also every variant on the exposure-normalised crop.
+Uncertainty: the genuine comparisons are resampled by person (--bootstrap draws, threshold fixed), giving
+95 % intervals of every pAUC(20 %), of the VAE score minus each baseline and of the quantized score relative
+to the float one, and the share of draws in which the VAE score is below every baseline. Numbers only are
+cached (--cache): boxes, embeddings, scores.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def markdown_table(results: dict, key: str = "pauc@20%") -> str:
     methods = [m for m in next(iter(cells.values()))["methods"] if not ablation_only(m)]
     head = [" ".join([*name.split("/")[:2], name.split("=")[1]]) for name in cells]
     lines = [f"| method | {' | '.join(head)} |", "|---|" + "---|" * len(cells)]
-    best = {c: min(v[key] for m, v in r["methods"].items() if m != PERFECT) for c, r in cells.items()}
+    best = {c: min(r["methods"][m][key] for m in methods if m != PERFECT) for c, r in cells.items()}
     for m in methods:
         row = []
         for c, r in cells.items():
