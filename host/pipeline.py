@@ -151,8 +151,9 @@ class Keeper:
 
     def flush(self, ready_only: bool = False) -> list[Candidate]:
         """The waiting crops that are ready (all of them: the track ended), taken out, oldest first."""
-        out = [c for c in self.waiting if c.ready() or not ready_only]
-        self.waiting = [c for c in self.waiting if c not in out]
+        taken = [c.ready() or not ready_only for c in self.waiting]
+        out = [c for c, t in zip(self.waiting, taken, strict=True) if t]
+        self.waiting = [c for c, t in zip(self.waiting, taken, strict=True) if not t]
         return out
 
     def offer(self, candidate: Candidate, score: float, log_rp: float) -> None:
