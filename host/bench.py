@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import matplotlib
 import numpy as np
 
@@ -39,7 +40,7 @@ from host.accelerated import BundleError
 from host.cadence import BEHIND, CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
-from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, processed
+from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, detect_scaled, processed
 from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, WHOLE_SEARCHES
 from host.sources import PREFETCH, Newest, array_frames, paced, prefetched, video_frames
 from host.tracking import iou
@@ -51,6 +52,7 @@ VIDEOS = ROOT.parent / "shared" / "data" / "video"
 CROWD = VIDEOS / "crowd.mp4"
 CLIPS = ("crowd.mp4", "cuts-dance.mp4", "cuts-singer.mp4", "two-people.mp4", "expressions.mp4", "face-then-title.mov")
 CAMERA_FPS = 25.0
+WHOLE_SEARCH_FRAMES = 6    # frames, spread over a clip, on which a whole-frame search is timed
 SPARSE = Settings(detect_every=5, detect_width=640, score_every=4)
 
 
@@ -163,21 +165,39 @@ def clips_benchmark(judge: QualityJudge, clips: list[Path]) -> dict:
     return results
 
 
+def whole_search_ms(clip: Path, settings: Settings, frames: int = WHOLE_SEARCH_FRAMES) -> float:
+    """Median milliseconds of one search of the whole frame (MTCNN's image pyramid at `settings`' detection width
+    and minimum face) on `frames` frames spread evenly over `clip`."""
+    cap = cv2.VideoCapture(str(clip))
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    detector, seconds = FaceDetector(), []
+    for frame in itertools.islice(video_frames(clip), 0, None, max(1, count // frames)):
+        t0 = time.perf_counter()
+        detect_scaled(detector, frame.rgb, settings.detect_width, settings.min_face)
+        seconds.append(time.perf_counter() - t0)
+    return round(1000 * float(np.median(seconds)), 1)
+
+
 def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float,
                        whole_search: str = WHOLE_SEARCHES[0]) -> dict:
     """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults but for its
-    --whole-search `whole_search`."""
+    --whole-search `whole_search`; first, what one search of the whole frame costs there, in milliseconds and in
+    frame intervals (a face seen on fewer frames than a search takes can be missed by any search that does not
+    cover the whole frame on every one)."""
     results, settings = {}, Settings(full_every=FULL_DETECT_EVERY, bands=whole_search == "bands")
     for clip in clips:
+        whole_ms = whole_search_ms(clip, settings)
         live = Newest(cuts.marked(paced(video_frames(clip), fps=fps)))
         with tempfile.TemporaryDirectory() as tmp, blas_threads(1):
             r = run_pipeline(judge, live, settings, Path(tmp),
                              bounds=(MAX_DETECT_EVERY, MAX_SCORE_EVERY), keep_boxes=True)
         offered = r["frames"] + live.dropped
         results[clip.name] = {**r, "camera_fps": fps, "frames_offered": offered, "frames_dropped": live.dropped,
-                              "kept_up": kept_up(r["cadence"])}
+                              "kept_up": kept_up(r["cadence"]), "whole_search_ms": whole_ms,
+                              "whole_search_frame_intervals": round(whole_ms * fps / 1000, 2)}
         print(f"{clip.name:22s} real time at {fps:g} frames/s: {live.dropped} of {offered} frames dropped, "
-              f"{r['persons']} persons, cadence {r['cadence']}")
+              f"{r['persons']} persons, cadence {r['cadence']}, a whole-frame search {whole_ms} ms")
     return results
 
 
@@ -198,11 +218,21 @@ def one_core(clips: list[Path], build: Path, fps: float, whole_search: str = WHO
         return {"cpu": core, **json.loads(out.read_text())["realtime"]}
 
 
+def seen(boxes: dict) -> dict:
+    """When a stored track was seen: its first and last frame and how many detections it had."""
+    frames = sorted(map(int, boxes))
+    return {"first": frames[0], "last": frames[-1], "detections": len(frames)}
+
+
 def compare(reference: dict, realtime: dict) -> None:
-    """Add to each real-time result the persons of the frame-by-frame run it lost; drop the boxes."""
+    """Add to each real-time result the persons of the frame-by-frame run it lost, and when the frame-by-frame run
+    saw each of them; drop the boxes."""
     for name, r in realtime.items():
         if isinstance(r, dict):
-            r["persons_lost"] = lost_persons(reference[name], r) if name in reference else None
+            lost = lost_persons(reference[name], r) if name in reference else None
+            r["persons_lost"] = lost
+            if lost is not None:
+                r["lost_seen"] = {int(t): seen(b) for t, b in reference[name]["stored_boxes"].items() if int(t) in lost}
             r.pop("stored_boxes")
     for r in reference.values():
         r.pop("stored_boxes")

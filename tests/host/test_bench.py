@@ -41,6 +41,21 @@ def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path, 
     assert live["frames"] + live["frames_dropped"] == live["frames_offered"] == 40 and live["camera_fps"] == 25
     assert isinstance(live["kept_up"], bool) and isinstance(live["persons_lost"], list) and live["cadence"]["final"]
     assert report["whole_search"] == whole_search and (live["band_detections"] > 0) == (whole_search == "bands")
+    assert live["whole_search_ms"] > 0 and live["whole_search_frame_intervals"] == pytest.approx(
+        live["whole_search_ms"] * 25 / 1000, abs=0.01)
+    assert sorted(map(int, live["lost_seen"])) == sorted(live["persons_lost"])
+
+
+def test_a_lost_person_is_reported_with_when_frame_by_frame_saw_it():
+    from host.bench import compare
+
+    reference = {"clip": {"stored_boxes": {1: {0: [0, 0, 10, 10], 1: [1, 0, 10, 10]},
+                                           2: {5: [50, 50, 20, 20], 6: [51, 50, 20, 20], 9: [52, 50, 20, 20]}}}}
+    realtime = {"clip": {"stored_boxes": {"7": {"1": [1, 1, 10, 10]}}}, "cpu": 0}
+    compare(reference, realtime)
+    assert realtime["clip"]["persons_lost"] == [2]
+    assert realtime["clip"]["lost_seen"] == {2: {"first": 5, "last": 9, "detections": 3}}
+    assert "stored_boxes" not in realtime["clip"] and "stored_boxes" not in reference["clip"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
