@@ -7,7 +7,8 @@
 2. Every clip of `--clips` frame by frame with the defaults of host.run: frames/s and persons stored.
 3. The same clips in real time on one core (a child process pinned to one CPU, one BLAS thread), each played
    as a camera delivering `--fps` frames/s (host.run --realtime): frames dropped, the cadence it ran at,
-   whether it kept up, and which persons of the frame-by-frame run it lost (no stored track on the same face).
+   whether it kept up, which persons of the frame-by-frame run it lost (no stored track on the same face) and when
+   that run saw them, and what one search of the whole frame costs on that core.
 4. A synthetic stream of walk-by clips (a new person every 75 frames, 320x240) for `--stream-frames` frames:
    resident memory sampled along the way; it must stay flat (kept crops leave memory when tracks end).
 Writes a JSON of all figures and a memory plot.
@@ -167,12 +168,13 @@ def clips_benchmark(judge: QualityJudge, clips: list[Path]) -> dict:
 
 def whole_search_ms(clip: Path, settings: Settings, frames: int = WHOLE_SEARCH_FRAMES) -> float:
     """Median milliseconds of one search of the whole frame (MTCNN's image pyramid at `settings`' detection width
-    and minimum face) on `frames` frames spread evenly over `clip`."""
+    and minimum face) on every (length // `frames`)-th frame of `clip` from the first (`frames` or one more; its
+    first `frames` when its length is unknown)."""
     cap = cv2.VideoCapture(str(clip))
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     detector, seconds = FaceDetector(), []
-    for frame in itertools.islice(video_frames(clip), 0, None, max(1, count // frames)):
+    for frame in itertools.islice(video_frames(clip), 0, None if count else frames, max(1, count // frames)):
         t0 = time.perf_counter()
         detect_scaled(detector, frame.rgb, settings.detect_width, settings.min_face)
         seconds.append(time.perf_counter() - t0)
@@ -183,8 +185,8 @@ def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float,
                        whole_search: str = WHOLE_SEARCHES[0]) -> dict:
     """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults but for its
     --whole-search `whole_search`; first, what one search of the whole frame costs there, in milliseconds and in
-    frame intervals (a face seen on fewer frames than a search takes can be missed by any search that does not
-    cover the whole frame on every one)."""
+    frame intervals (a schedule that does not search the whole frame on every frame can miss a face seen on only a
+    few)."""
     results, settings = {}, Settings(full_every=FULL_DETECT_EVERY, bands=whole_search == "bands")
     for clip in clips:
         whole_ms = whole_search_ms(clip, settings)
