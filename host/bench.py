@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import matplotlib
 import numpy as np
 
@@ -43,7 +42,7 @@ from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
 from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, detect_scaled, processed
 from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, WHOLE_SEARCHES
-from host.sources import PREFETCH, Newest, array_frames, paced, prefetched, video_frames
+from host.sources import PREFETCH, Newest, array_frames, frame_count, paced, prefetched, video_frames
 from host.tracking import iou
 from host.vault import throwaway_vault
 from host.walkby import walkby_clip
@@ -170,10 +169,7 @@ def whole_search_ms(clip: Path, settings: Settings, frames: int = WHOLE_SEARCH_F
     """Median milliseconds of one search of the whole frame (MTCNN's image pyramid at `settings`' detection width
     and minimum face) on every (length // `frames`)-th frame of `clip` from the first (`frames` or one more; its
     first `frames` when its length is unknown)."""
-    cap = cv2.VideoCapture(str(clip))
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    cap.release()
-    detector, seconds = FaceDetector(), []
+    count, detector, seconds = frame_count(clip), FaceDetector(), []
     for frame in itertools.islice(video_frames(clip), 0, None if count else frames, max(1, count // frames)):
         t0 = time.perf_counter()
         detect_scaled(detector, frame.rgb, settings.detect_width, settings.min_face)

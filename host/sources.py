@@ -50,6 +50,15 @@ def _capture_info(cap: cv2.VideoCapture) -> tuple[float, int]:
     return (fps if 1 <= fps <= 1000 else DEFAULT_FPS), max(count, 0)
 
 
+def frame_count(path: str | Path) -> int:
+    """How many frames the container of video `path` says it holds (0: unknown or unreadable)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return _capture_info(cap)[1]
+    finally:
+        cap.release()
+
+
 def _as_rgb(image: np.ndarray | None, where: str) -> np.ndarray | None:
     """An OpenCV frame as RGB, or None (with a warning) when it is empty or unusable."""
     try:

@@ -11,7 +11,17 @@ import numpy as np
 import pytest
 
 from host.pipeline import blas_threads
-from host.sources import Frame, Newest, SourceError, array_frames, paced, prefetched, video_frames, video_offset
+from host.sources import (
+    Frame,
+    Newest,
+    SourceError,
+    array_frames,
+    frame_count,
+    paced,
+    prefetched,
+    video_frames,
+    video_offset,
+)
 
 
 def _images(count: int):
@@ -85,6 +95,13 @@ def test_video_frames_carry_the_videos_own_times_from_the_start_time(tmp_path):
     assert times == pytest.approx([1_000.0, 1_000.1, 1_000.2, 1_000.3, 1_000.4])
     os.utime(video, (2_000.0, 2_000.0))                        # default: the file's modification time
     assert next(iter(video_frames(video))).time == pytest.approx(2_000.0)
+
+
+def test_frame_count_is_the_containers_and_0_for_what_is_no_video(tmp_path):
+    video = tmp_path / "v.avi"
+    _write_video(video, 7, 10.0)
+    (tmp_path / "junk.avi").write_bytes(b"not a video")
+    assert frame_count(video) == 7 and frame_count(tmp_path / "junk.avi") == 0
 
 
 def test_a_missing_or_stuck_container_timestamp_advances_by_one_frame_period():
