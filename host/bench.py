@@ -35,13 +35,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from tqdm import tqdm
 
-from host import cuts
+from host import cuts, lightface
 from host.accelerated import BundleError
 from host.cadence import BEHIND, CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
-from host.pipeline import BLAS_THREADS, FrameSelector, Settings, blas_threads, detect_scaled, processed
-from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, WHOLE_SEARCHES
+from host.pipeline import BLAS_THREADS, WHOLE_SEARCHES, FrameSelector, Settings, blas_threads, detect_scaled, processed
+from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, default_whole_search
 from host.sources import PREFETCH, Newest, array_frames, frame_count, paced, prefetched, video_frames
 from host.tracking import iou
 from host.vault import throwaway_vault
@@ -177,13 +177,12 @@ def whole_search_ms(clip: Path, settings: Settings, frames: int = WHOLE_SEARCH_F
     return round(1000 * float(np.median(seconds)), 1)
 
 
-def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float,
-                       whole_search: str = WHOLE_SEARCHES[0]) -> dict:
+def realtime_benchmark(judge: QualityJudge, clips: list[Path], fps: float, whole_search: str) -> dict:
     """Every clip played as a camera delivering `fps` frames/s, in real time with host.run's defaults but for its
     --whole-search `whole_search`; first, what one search of the whole frame costs there, in milliseconds and in
     frame intervals (a schedule that does not search the whole frame on every frame can miss a face seen on only a
     few)."""
-    results, settings = {}, Settings(full_every=FULL_DETECT_EVERY, bands=whole_search == "bands")
+    results, settings = {}, Settings(full_every=FULL_DETECT_EVERY, whole_search=whole_search)
     for clip in clips:
         whole_ms = whole_search_ms(clip, settings)
         live = Newest(cuts.marked(paced(video_frames(clip), fps=fps)))
@@ -204,7 +203,7 @@ def kept_up(cadence: dict) -> bool:
     return cadence["behind_at_bounds"] == 0 and cadence["busy_share"] <= BEHIND
 
 
-def one_core(clips: list[Path], build: Path, fps: float, whole_search: str = WHOLE_SEARCHES[0]) -> dict:
+def one_core(clips: list[Path], build: Path, fps: float, whole_search: str) -> dict:
     """`realtime_benchmark` in a child process pinned to one CPU (the first this process may use)."""
     core = min(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -282,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--realtime-only", action="store_true",
                     help="only the real-time runs of --clips, in this process on whatever CPUs it has (the "
                          "benchmark runs itself so, pinned to one core)")
-    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES, default=WHOLE_SEARCHES[0],
-                    help=f"the real-time runs' host.run --whole-search (default: {WHOLE_SEARCHES[0]}, host.run's)")
+    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES,
+                    help="the real-time runs' host.run --whole-search (default: host.run's)")
     ap.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="build folder whose simulator scores")
     ap.add_argument("--stream-frames", type=int, default=10_000, help="length of the memory test stream (0: skip)")
     ap.add_argument("--skip-crowd", action="store_true", help="no crowd-clip configurations")
@@ -298,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         judge = build_judge(args.build)
     except BundleError as exc:
         ap.error(f"--build must be a build folder: {exc}")
+    if args.whole_search == "light" and (why := lightface.unavailable()):
+        ap.error(f"--whole-search light cannot run here: {why}")
+    args.whole_search = args.whole_search or default_whole_search()
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video), "whole_search": args.whole_search}
     if args.realtime_only:
         report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search)

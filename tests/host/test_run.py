@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -15,11 +16,11 @@ import numpy as np
 import pytest
 
 from authority.__main__ import main as authority
-from host import signing
-from host.run import FULL_DETECT_EVERY, main
+from host import lightface, signing
+from host.run import FULL_DETECT_EVERY, default_whole_search, main
 from host.vault import parse, scan
 from tests.conftest import ROOT
-from tests.host.fakes import patch_judge
+from tests.host.fakes import needs_light_finder, patch_judge
 from tests.host.walkby_checks import near_bright_sharp_frontal
 
 IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
@@ -304,7 +305,7 @@ def test_record_times_are_the_videos_own_from_the_start_time(data_dir, tmp_path,
     assert track["last_seen"] == "2026-01-02T03:04:05.700+00:00"   # the video's own 10 frames/s
 
 
-@pytest.mark.parametrize("whole_search", ["burst", "bands"])
+@pytest.mark.parametrize("whole_search", ["burst", "bands", pytest.param("light", marks=needs_light_finder)])
 def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data_dir, tmp_path, key, monkeypatch,
                                                                            whole_search):
     import host.pipeline
@@ -327,8 +328,9 @@ def test_realtime_plays_the_video_at_its_rate_and_reports_drops_and_cadence(data
     assert report["realtime"] and report["frames_dropped"] > 0 and report["frames"] + report["frames_dropped"] == 50
     assert report["settings"]["full_every"] == FULL_DETECT_EVERY
     assert 1 <= report["whole_frame_detections"] < report["detection_frames"]   # between: at the tracks (+ a band)
-    assert report["settings"]["bands"] == (whole_search == "bands")
+    assert report["settings"]["whole_search"] == whole_search
     assert (report["band_detections"] > 0) == (whole_search == "bands")
+    assert (report["light_searches"] > 0) == (whole_search == "light")
     cadence = report["cadence"]
     assert sum(r["frames"] for r in cadence["frames_at"]) == report["frames"] and report["records"] == 1
     assert cadence["final"]["detect_every"] > 1 or cadence["final"]["score_every"] > 1   # it fell behind
@@ -401,3 +403,19 @@ def test_crowd_clip_one_record_per_person_opened_by_k_shares(crowd, tmp_path, ke
     assert len(list((tmp_path / "k").glob("*.png"))) == len(persons) + 1     # the crops + montage.png
     assert len(list((tmp_path / "k").glob("*.evidence.json"))) == len(persons)
     assert authority(["verify", str(out / "records"), *registry]) == 0
+
+
+def test_the_light_finder_is_the_default_where_it_runs_and_bands_with_a_warning_where_not(monkeypatch, caplog):
+    monkeypatch.setattr(lightface, "unavailable", lambda: None)
+    assert default_whole_search() == "light"
+    monkeypatch.setattr(lightface, "unavailable", lambda: "OpenCV 4.7.0 cannot read TFLite models (4.8 or later can)")
+    with caplog.at_level(logging.WARNING):
+        assert default_whole_search() == "bands"
+    assert "cannot read TFLite models" in caplog.text
+
+
+def test_asking_for_the_light_finder_where_it_cannot_run_is_refused_before_any_work(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(lightface, "unavailable", lambda: "OpenCV 4.7.0 cannot read TFLite models (4.8 or later can)")
+    assert main(["--realtime", "--whole-search", "light", "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "--whole-search light cannot run here: OpenCV 4.7.0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
