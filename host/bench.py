@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--build must be a build folder: {exc}")
     if args.whole_search == "light" and (why := lightface.unavailable()):
         ap.error(f"--whole-search light cannot run here: {why}")
-    args.whole_search = args.whole_search or default_whole_search()
+    args.whole_search = args.whole_search or default_whole_search(FULL_DETECT_EVERY)
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video), "whole_search": args.whole_search}
     if args.realtime_only:
         report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search)

@@ -274,7 +274,7 @@ class FrameSelector:
         self._searched = False   # the whole frame was searched since the start or the last cut
         self._whole_in = 0       # without bands: detection frames before the next whole-frame search (0: the next one)
         self._band = 0           # with bands: the band of the whole frame searched on the next detection frame
-        self.light = LightFaceFinder() if settings.whole_search == "light" else None
+        self.light = LightFaceFinder() if settings.whole_search == "light" and settings.full_every > 1 else None
         self.counts = {"frames": 0, "detection_frames": 0, "whole_frame_detections": 0, "band_detections": 0,
                        "light_searches": 0,
                        "faces": 0, "faces_scored": 0, "cuts": 0, "tracks_ended": 0, "tracks_merged": 0,

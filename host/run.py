@@ -183,8 +183,8 @@ def check_options(args: argparse.Namespace) -> None:
     if args.full_detect_every is None:
         args.full_detect_every = FULL_DETECT_EVERY if realtime(args) else 1
     if args.whole_search is None:
-        args.whole_search = default_whole_search()
-    elif args.whole_search == "light" and (why := lightface.unavailable()):
+        args.whole_search = default_whole_search(args.full_detect_every)
+    elif args.whole_search == "light" and args.full_detect_every > 1 and (why := lightface.unavailable()):
         raise ValueError(f"--whole-search light cannot run here: {why}")
     if args.max_detect_every is None:
         args.max_detect_every = max(MAX_DETECT_EVERY, args.detect_every)
@@ -207,14 +207,14 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-age must be at least {name} ({longest}), not {args.max_age}")
 
 
-def default_whole_search() -> str:
-    """--whole-search's default: the light finder where it can run, MTCNN's bands otherwise (said in the log)."""
+def default_whole_search(full_every: int) -> str:
+    """--whole-search's default: the light finder where it can run, MTCNN's bands otherwise (said in the log where
+    it matters: `full_every` > 1)."""
     why = lightface.unavailable()
-    if why:
+    if why and full_every > 1:
         log.warning("the light face finder cannot run here (%s): new faces are looked for in bands of MTCNN's "
                     "windows", why)
-        return "bands"
-    return "light"
+    return "bands" if why else "light"
 
 
 def realtime(args: argparse.Namespace) -> bool:

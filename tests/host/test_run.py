@@ -407,10 +407,12 @@ def test_crowd_clip_one_record_per_person_opened_by_k_shares(crowd, tmp_path, ke
 
 def test_the_light_finder_is_the_default_where_it_runs_and_bands_with_a_warning_where_not(monkeypatch, caplog):
     monkeypatch.setattr(lightface, "unavailable", lambda: None)
-    assert default_whole_search() == "light"
+    assert default_whole_search(FULL_DETECT_EVERY) == "light"
     monkeypatch.setattr(lightface, "unavailable", lambda: "OpenCV 4.7.0 cannot read TFLite models (4.8 or later can)")
     with caplog.at_level(logging.WARNING):
-        assert default_whole_search() == "bands"
+        assert default_whole_search(1) == "bands"
+        assert caplog.text == ""   # frame by frame MTCNN searches the whole frame anyway: nothing to warn of
+        assert default_whole_search(FULL_DETECT_EVERY) == "bands"
     assert "cannot read TFLite models" in caplog.text
 
 
@@ -419,3 +421,5 @@ def test_asking_for_the_light_finder_where_it_cannot_run_is_refused_before_any_w
     assert main(["--realtime", "--whole-search", "light", "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert "--whole-search light cannot run here: OpenCV 4.7.0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(lightface.LightFaceFinder, "__init__", lambda self: pytest.fail("loaded frame by frame"))
+    assert main(["--whole-search", "light", "--out", str(tmp_path / "by-frame"), "--quiet"]) == 0   # unused there
