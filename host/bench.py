@@ -35,13 +35,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from tqdm import tqdm
 
-from host import cuts, lightface
+from host import cuts
 from host.accelerated import BundleError
 from host.cadence import BEHIND, CadenceController
 from host.faces import FaceDetector
 from host.judge import QualityJudge, build_judge
 from host.pipeline import BLAS_THREADS, WHOLE_SEARCHES, FrameSelector, Settings, blas_threads, detect_scaled, processed
-from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, default_whole_search
+from host.run import DEFAULT_BUILD, FULL_DETECT_EVERY, MAX_DETECT_EVERY, MAX_SCORE_EVERY, resolve_whole_search
 from host.sources import PREFETCH, Newest, array_frames, frame_count, paced, prefetched, video_frames
 from host.tracking import iou
 from host.vault import throwaway_vault
@@ -297,9 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         judge = build_judge(args.build)
     except BundleError as exc:
         ap.error(f"--build must be a build folder: {exc}")
-    if args.whole_search == "light" and (why := lightface.unavailable()):
-        ap.error(f"--whole-search light cannot run here: {why}")
-    args.whole_search = args.whole_search or default_whole_search(FULL_DETECT_EVERY)
+    try:
+        args.whole_search = resolve_whole_search(args.whole_search, FULL_DETECT_EVERY)
+    except ValueError as exc:
+        ap.error(str(exc))
     report = {"date": time.strftime("%Y-%m-%d"), "video": str(args.video), "whole_search": args.whole_search}
     if args.realtime_only:
         report["realtime"] = realtime_benchmark(judge, args.clips, args.fps, args.whole_search)

@@ -51,11 +51,16 @@ def anchors() -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
+def _check_opencv() -> None:
+    """`LightFaceError` where this OpenCV cannot read TFLite models."""
+    if not hasattr(cv2.dnn, "readNetFromTFLite"):
+        raise LightFaceError(f"OpenCV {cv2.__version__} cannot read TFLite models (4.8 or later can)")
+
+
 def unavailable() -> str | None:
     """Why the light face finder cannot run here (`LightFaceError`'s message), or None where it can."""
-    if not hasattr(cv2.dnn, "readNetFromTFLite"):
-        return f"OpenCV {cv2.__version__} cannot read TFLite models (4.8 or later can)"
     try:
+        _check_opencv()
         model_path()
     except LightFaceError as exc:
         return str(exc)
@@ -66,8 +71,7 @@ class LightFaceFinder:
     """Face proposals for a whole RGB frame in one network pass."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if not hasattr(cv2.dnn, "readNetFromTFLite"):
-            raise LightFaceError(f"OpenCV {cv2.__version__} cannot read TFLite models (4.8 or later can)")
+        _check_opencv()
         path = model_path() if path is None else path
         engine = getattr(cv2.dnn, "ENGINE_CLASSIC", None)   # OpenCV 5's new engine returns one output only
         self._net = (cv2.dnn.readNetFromTFLite(str(path)) if engine is None

@@ -182,10 +182,7 @@ def check_options(args: argparse.Namespace) -> None:
     in the cadence bounds not given."""
     if args.full_detect_every is None:
         args.full_detect_every = FULL_DETECT_EVERY if realtime(args) else 1
-    if args.whole_search is None:
-        args.whole_search = default_whole_search(args.full_detect_every)
-    elif args.whole_search == "light" and args.full_detect_every > 1 and (why := lightface.unavailable()):
-        raise ValueError(f"--whole-search light cannot run here: {why}")
+    args.whole_search = resolve_whole_search(args.whole_search, args.full_detect_every)
     if args.max_detect_every is None:
         args.max_detect_every = max(MAX_DETECT_EVERY, args.detect_every)
     if args.max_score_every is None:
@@ -207,10 +204,15 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-age must be at least {name} ({longest}), not {args.max_age}")
 
 
-def default_whole_search(full_every: int) -> str:
-    """--whole-search's default: the light finder where it can run, MTCNN's bands otherwise (said in the log where
-    it matters: `full_every` > 1)."""
+def resolve_whole_search(choice: str | None, full_every: int) -> str:
+    """--whole-search `choice` with --full-detect-every `full_every`; None: the default, the light finder where it
+    can run, MTCNN's bands otherwise (said in the log where it matters: `full_every` > 1). `ValueError` for the
+    light finder where it cannot run and would be used."""
     why = lightface.unavailable()
+    if choice == "light" and why and full_every > 1:
+        raise ValueError(f"--whole-search light cannot run here: {why}")
+    if choice is not None:
+        return choice
     if why and full_every > 1:
         log.warning("the light face finder cannot run here (%s): new faces are looked for in bands of MTCNN's "
                     "windows", why)

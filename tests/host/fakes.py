@@ -18,8 +18,9 @@ from host import lightface, vault
 from host.faces import read_rgb
 from host.vault import Vault, throwaway_vault
 
-needs_light_finder = pytest.mark.skipif(lightface.unavailable() is not None,
-                                        reason=f"the light face finder cannot run here: {lightface.unavailable()}")
+_LIGHT_MISSING = lightface.unavailable()
+needs_light_finder = pytest.mark.skipif(_LIGHT_MISSING is not None,
+                                        reason=f"the light face finder cannot run here: {_LIGHT_MISSING}")
 
 
 class SharpnessJudge:

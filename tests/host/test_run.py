@@ -17,7 +17,7 @@ import pytest
 
 from authority.__main__ import main as authority
 from host import lightface, signing
-from host.run import FULL_DETECT_EVERY, default_whole_search, main
+from host.run import FULL_DETECT_EVERY, main, resolve_whole_search
 from host.vault import parse, scan
 from tests.conftest import ROOT
 from tests.host.fakes import needs_light_finder, patch_judge
@@ -407,12 +407,12 @@ def test_crowd_clip_one_record_per_person_opened_by_k_shares(crowd, tmp_path, ke
 
 def test_the_light_finder_is_the_default_where_it_runs_and_bands_with_a_warning_where_not(monkeypatch, caplog):
     monkeypatch.setattr(lightface, "unavailable", lambda: None)
-    assert default_whole_search(FULL_DETECT_EVERY) == "light"
+    assert resolve_whole_search(None, FULL_DETECT_EVERY) == "light"
     monkeypatch.setattr(lightface, "unavailable", lambda: "OpenCV 4.7.0 cannot read TFLite models (4.8 or later can)")
     with caplog.at_level(logging.WARNING):
-        assert default_whole_search(1) == "bands"
+        assert resolve_whole_search(None, 1) == "bands"
         assert caplog.text == ""   # frame by frame MTCNN searches the whole frame anyway: nothing to warn of
-        assert default_whole_search(FULL_DETECT_EVERY) == "bands"
+        assert resolve_whole_search(None, FULL_DETECT_EVERY) == "bands"
     assert "cannot read TFLite models" in caplog.text
 
 
